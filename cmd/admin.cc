@@ -1,0 +1,81 @@
+#include "admin.h"
+
+#include <httplib.h>
+
+namespace gantry::cmd {
+
+void StatusBoard::publish(std::string status_json, std::string config_json, std::vector<std::string> errors) {
+  std::lock_guard lock(mutex_);
+  status_ = std::move(status_json);
+  config_ = std::move(config_json);
+  errors_ = std::move(errors);
+}
+std::string StatusBoard::status() const {
+  std::lock_guard lock(mutex_);
+  return status_;
+}
+std::string StatusBoard::config() const {
+  std::lock_guard lock(mutex_);
+  return config_;
+}
+std::vector<std::string> StatusBoard::errors() const {
+  std::lock_guard lock(mutex_);
+  return errors_;
+}
+
+Admin::Admin(const StatusBoard& board, const proxy::WorkerPool& pool)
+    : board_(board), pool_(pool), server_(std::make_unique<httplib::Server>()) {}
+
+Admin::~Admin() { stop(); }
+
+Result<bool> Admin::start(const std::string& address) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return Error{"--admin: '" + address + "' is not HOST:PORT"};
+  std::string host = address.substr(0, colon);
+  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  int port = std::atoi(address.c_str() + colon + 1);
+
+  server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+  server_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    if (pool_.ready()) {
+      res.set_content("ready\n", "text/plain");
+      return;
+    }
+    std::string body = "not ready\n";
+    for (const auto& e : pool_.bind_errors()) body += e + "\n";
+    res.status = 503;
+    res.set_content(body, "text/plain");
+  });
+  server_->Get("/status", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(board_.status(), "application/json");
+  });
+  server_->Get("/config_dump", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(board_.config(), "application/json");
+  });
+  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    proxy::Counters c = pool_.counters();
+    std::string out;
+    out += "# TYPE gantry_downstream_connections_total counter\ngantry_downstream_connections_total " +
+           std::to_string(c.connections) + "\n";
+    out += "# TYPE gantry_requests_total counter\ngantry_requests_total " + std::to_string(c.requests) + "\n";
+    out += "# TYPE gantry_responses_total counter\n";
+    for (int i = 1; i < 6; ++i)
+      out += "gantry_responses_total{class=\"" + std::to_string(i) + "xx\"} " + std::to_string(c.responses[i]) + "\n";
+    out += "# TYPE gantry_upstream_connects_total counter\ngantry_upstream_connects_total " +
+           std::to_string(c.upstream_connects) + "\n";
+    out += "# TYPE gantry_upstream_reuses_total counter\ngantry_upstream_reuses_total " +
+           std::to_string(c.upstream_reuses) + "\n";
+    out += "# TYPE gantry_config_errors gauge\ngantry_config_errors " + std::to_string(board_.errors().size()) + "\n";
+    res.set_content(out, "text/plain; version=0.0.4");
+  });
+  if (!server_->bind_to_port(host.c_str(), port)) return Error{"--admin: cannot listen on " + address};
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  return true;
+}
+
+void Admin::stop() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace gantry::cmd

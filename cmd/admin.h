@@ -1,0 +1,47 @@
+// Admin server (cpp-httplib, its own thread): /healthz, /readyz, /status, /config_dump,
+// /metrics. It reads what the reconcile loop last published and the proxy's counters.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "gantry/common/result.h"
+#include "gantry/proxy/worker_pool.h"
+
+namespace httplib { class Server; }
+
+namespace gantry::cmd {
+
+// What the reconcile loop publishes for the admin server. The mutex is taken by the
+// reconcile loop and the admin thread only, never on the request path.
+class StatusBoard {
+ public:
+  void publish(std::string status_json, std::string config_json, std::vector<std::string> errors);
+  std::string status() const;
+  std::string config() const;
+  std::vector<std::string> errors() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::string status_ = R"({"apiVersion":"v1","kind":"List","items":[]})";
+  std::string config_ = "{}";
+  std::vector<std::string> errors_;
+};
+
+class Admin {
+ public:
+  Admin(const StatusBoard& board, const proxy::WorkerPool& pool);
+  ~Admin();
+  Result<bool> start(const std::string& address);  // "host:port"
+  void stop();
+
+ private:
+  const StatusBoard& board_;
+  const proxy::WorkerPool& pool_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+};
+
+}  // namespace gantry::cmd

@@ -1,0 +1,119 @@
+#include "flags.h"
+
+#include <charconv>
+#include <thread>
+
+namespace gantry::cmd {
+namespace {
+
+Result<long> number(const std::string& flag, const std::string& text, long min, long max) {
+  long v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || v < min || v > max)
+    return Error{flag + ": '" + text + "' is not a number from " + std::to_string(min) + " to " + std::to_string(max)};
+  return v;
+}
+
+}  // namespace
+
+std::string serve_help() {
+  return R"(usage: gantry serve --manifests PATH... [flags]
+
+Serves the Gateway API objects in the manifest files under PATH (every *.yaml and
+*.yml, recursively, multi-document) and reloads them when they change.
+
+  --manifests PATH...          files or directories to read (required)
+  --admin ADDR:PORT            admin server: /healthz /readyz /status /config_dump /metrics
+                               (default 127.0.0.1:9901)
+  --workers N                  proxy threads, each with its own event loop (default: cores)
+  --controller-name NAME       the GatewayClass controllerName we own
+                               (default gantry.dev/gateway-controller)
+  --port-map FROM:TO,...       bind listener port FROM on TO instead (e.g. 80:18080)
+  --address-pool CIDR          give each Gateway without spec.addresses its own IPv4 address
+  --header-timeout MS          whole request header must arrive within (default 10000)
+  --idle-timeout MS            keep-alive idle and body-stall limit (default 60000)
+  --connect-timeout MS         upstream connect limit (default 5000)
+  --response-timeout MS        upstream response header and body-stall limit (default 60000)
+  --drain-timeout MS           on SIGTERM, in-flight requests get this long (default 10000)
+  --scan-interval MS           how often manifest files are checked for changes (default 250)
+
+usage: gantry translate --manifests PATH... [--controller-name NAME] [--port-map ...] [--address-pool ...]
+  prints the routing snapshot and every object's status as YAML, then exits
+)";
+}
+
+Result<Flags> parse_flags(const std::vector<std::string>& args) {
+  Flags f;
+  f.proxy.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&]() -> Result<std::string> {
+      if (i + 1 >= args.size() || args[i + 1].starts_with("--")) return Error{a + " needs a value"};
+      return args[++i];
+    };
+    auto millis = [&](proxy::Millis& out) -> Result<bool> {
+      auto v = value();
+      if (!v) return v.error();
+      auto n = number(a, *v, 1, 86'400'000);
+      if (!n) return n.error();
+      out = proxy::Millis(*n);
+      return true;
+    };
+    Result<bool> ok = true;
+    if (a == "--help" || a == "-h") {
+      f.help = true;
+    } else if (a == "--manifests") {
+      if (i + 1 >= args.size() || args[i + 1].starts_with("--")) return Error{"--manifests needs at least one path"};
+      while (i + 1 < args.size() && !args[i + 1].starts_with("--")) f.manifests.push_back(args[++i]);
+    } else if (a == "--admin") {
+      auto v = value();
+      if (!v) return v.error();
+      f.admin = *v;
+    } else if (a == "--workers") {
+      auto v = value();
+      if (!v) return v.error();
+      auto n = number(a, *v, 1, 256);
+      if (!n) return n.error();
+      f.proxy.workers = static_cast<int>(*n);
+    } else if (a == "--controller-name") {
+      auto v = value();
+      if (!v) return v.error();
+      f.translate.controller_name = *v;
+    } else if (a == "--port-map") {
+      auto v = value();
+      if (!v) return v.error();
+      auto m = controller::parse_port_map(*v);
+      if (!m) return m.error();
+      f.translate.port_map = *m;
+    } else if (a == "--address-pool") {
+      auto v = value();
+      if (!v) return v.error();
+      auto p = controller::parse_address_pool(*v);
+      if (!p) return p.error();
+      f.translate.address_pool = *p;
+    } else if (a == "--header-timeout") {
+      ok = millis(f.proxy.header_timeout);
+    } else if (a == "--idle-timeout") {
+      ok = millis(f.proxy.idle_timeout);
+    } else if (a == "--connect-timeout") {
+      ok = millis(f.proxy.connect_timeout);
+    } else if (a == "--response-timeout") {
+      ok = millis(f.proxy.response_timeout);
+    } else if (a == "--drain-timeout") {
+      ok = millis(f.proxy.drain_timeout);
+    } else if (a == "--scan-interval") {
+      auto v = value();
+      if (!v) return v.error();
+      auto n = number(a, *v, 10, 60'000);
+      if (!n) return n.error();
+      f.scan_interval_ms = static_cast<int>(*n);
+    } else {
+      return Error{"unknown flag " + a + " (see --help)"};
+    }
+    if (!ok) return ok.error();
+  }
+  if (!f.help && f.manifests.empty()) return Error{"--manifests PATH is required"};
+  return f;
+}
+
+}  // namespace gantry::cmd

@@ -1,0 +1,51 @@
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "flags.h"
+#include "serve.h"
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+void usage(std::ostream& out) {
+  out << "usage: gantry <command> [flags]\n\n"
+         "  serve       serve manifests, reload on change (gantry serve --help)\n"
+         "  translate   print the snapshot and every object's status as YAML, then exit\n"
+         "  version     print the version\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(std::cerr);
+    return 2;
+  }
+  std::string command = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "version" || command == "--version") {
+    std::cout << "gantry " << kVersion << "\n";
+    return 0;
+  }
+  if (command == "help" || command == "--help" || command == "-h") {
+    usage(std::cout);
+    return 0;
+  }
+  if (command != "serve" && command != "translate") {
+    std::cerr << "gantry: unknown command '" << command << "'\n";
+    usage(std::cerr);
+    return 2;
+  }
+  auto flags = gantry::cmd::parse_flags(args);
+  if (!flags) {
+    std::cerr << "gantry " << command << ": " << flags.error().message << "\n";
+    return 2;
+  }
+  if (flags->help) {
+    std::cout << gantry::cmd::serve_help();
+    return 0;
+  }
+  return command == "serve" ? gantry::cmd::run_serve(*flags) : gantry::cmd::run_translate(*flags);
+}

@@ -1,0 +1,49 @@
+// Core Kubernetes objects (v1 Namespace, Service; discovery.k8s.io/v1 EndpointSlice).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gantry/controller/objects/meta.h"
+
+namespace gantry::controller {
+
+struct Namespace {
+  ObjectMeta meta;
+};
+
+struct ServicePort {
+  std::string name;
+  int64_t port = 0;
+  std::string target_port;  // a number or a container port name, as written
+  std::string app_protocol;
+};
+
+struct Service {
+  ObjectMeta meta;
+  std::string type = "ClusterIP";
+  std::string cluster_ip;  // "None" for headless Services
+  std::string external_name;
+  std::vector<ServicePort> ports;
+};
+
+struct SliceEndpoint {
+  std::vector<std::string> addresses;
+  std::optional<bool> ready;  // unset means ready (EndpointConditions)
+};
+
+struct SlicePort {
+  std::optional<std::string> name;
+  std::optional<int64_t> port;
+};
+
+struct EndpointSlice {
+  ObjectMeta meta;
+  std::string service_name;  // label kubernetes.io/service-name
+  std::string address_type = "IPv4";
+  std::vector<SliceEndpoint> endpoints;
+  std::vector<SlicePort> ports;
+};
+
+}  // namespace gantry::controller

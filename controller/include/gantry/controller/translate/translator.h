@@ -1,0 +1,39 @@
+// translate(): objects -> (routing snapshot, status). A pure function: no sockets, no
+// clocks, no globals; the same store gives the same output byte for byte.
+#pragma once
+
+#include <boost/json/array.hpp>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "gantry/common/result.h"
+#include "gantry/controller/store/object_store.h"
+#include "gantry/routing/snapshot.h"
+
+namespace gantry::controller {
+
+inline constexpr const char* kDefaultControllerName = "gantry.dev/gateway-controller";
+
+struct AddressPool {
+  uint32_t network = 0;  // IPv4, host order
+  int prefix = 32;
+};
+Result<AddressPool> parse_address_pool(std::string_view cidr);
+Result<std::map<uint16_t, uint16_t>> parse_port_map(std::string_view text);  // "80:18080,443:18443"
+
+struct TranslateOptions {
+  std::string controller_name = kDefaultControllerName;
+  std::map<uint16_t, uint16_t> port_map;
+  std::optional<AddressPool> address_pool;
+};
+
+struct TranslateResult {
+  routing::Snapshot snapshot;  // finalized: routes sorted, indexes built
+  boost::json::array status;   // Kubernetes-style items: GatewayClass, Gateway, HTTPRoute
+};
+
+TranslateResult translate(const ObjectStore& store, const TranslateOptions& options);
+
+}  // namespace gantry::controller

@@ -1,0 +1,126 @@
+#include "gantry/controller/dump.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <boost/json.hpp>
+#include <regex>
+
+namespace gantry::controller {
+namespace json = boost::json;
+namespace {
+
+const char* path_type(routing::PathMatchType t) {
+  switch (t) {
+    case routing::PathMatchType::Exact: return "Exact";
+    case routing::PathMatchType::PathPrefix: return "PathPrefix";
+    case routing::PathMatchType::RegularExpression: return "RegularExpression";
+  }
+  return "";
+}
+
+json::array value_matches(const std::vector<routing::ValueMatch>& ms) {
+  json::array out;
+  for (const auto& m : ms)
+    out.push_back(json::object{{"name", m.name},
+                               {"type", m.type == routing::ValueMatchType::Exact ? "Exact" : "RegularExpression"},
+                               {"value", m.value}});
+  return out;
+}
+
+json::object route_json(const routing::Route& r, const routing::Snapshot& s) {
+  json::object match{{"path", json::object{{"type", path_type(r.match.path.type)}, {"value", r.match.path.value}}}};
+  if (!r.match.method.empty()) match["method"] = r.match.method;
+  if (!r.match.headers.empty()) match["headers"] = value_matches(r.match.headers);
+  if (!r.match.query.empty()) match["queryParams"] = value_matches(r.match.query);
+  json::array backends;
+  for (const auto& b : r.backends) {
+    json::object o{{"weight", b.weight}};
+    o["cluster"] = b.cluster == routing::kInvalidCluster ? json::value("<invalid: answers 500>")
+                                                         : json::value(s.clusters[b.cluster].name);
+    backends.push_back(std::move(o));
+  }
+  return json::object{{"source", r.source.kind + "/" + r.source.ns + "/" + r.source.name + "/rule/" +
+                                     std::to_string(r.source.rule) + "/match/" + std::to_string(r.source.match)},
+                      {"match", std::move(match)},
+                      {"backends", std::move(backends)}};
+}
+
+void emit(YAML::Emitter& out, const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::object:
+      if (v.get_object().empty()) {
+        out << YAML::Flow << YAML::BeginMap << YAML::EndMap;
+        break;
+      }
+      out << YAML::BeginMap;
+      for (const auto& kv : v.get_object()) {
+        out << YAML::Key << std::string(kv.key()) << YAML::Value;
+        emit(out, kv.value());
+      }
+      out << YAML::EndMap;
+      break;
+    case json::kind::array:
+      if (v.get_array().empty()) {
+        out << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
+        break;
+      }
+      out << YAML::BeginSeq;
+      for (const auto& item : v.get_array()) emit(out, item);
+      out << YAML::EndSeq;
+      break;
+    case json::kind::string: {
+      // Quote what a YAML reader would otherwise take for a number, bool or null; the
+      // emitter quotes the rest that needs it (leading '*', ': ' and so on).
+      std::string s(v.get_string());
+      static const std::regex kTyped(R"([-+]?[0-9][0-9_]*(\.[0-9]*)?([eE][-+]?[0-9]+)?|0x[0-9a-fA-F]+|\.[0-9]+)");
+      bool ambiguous = s.empty() || std::regex_match(s, kTyped) || s == "true" || s == "false" || s == "True" ||
+                       s == "False" || s == "TRUE" || s == "FALSE" || s == "null" || s == "Null" || s == "NULL" ||
+                       s == "~" || s == "yes" || s == "no" || s == "on" || s == "off";
+      if (ambiguous) out << YAML::DoubleQuoted;
+      out << s;
+      break;
+    }
+    case json::kind::int64: out << v.get_int64(); break;
+    case json::kind::uint64: out << v.get_uint64(); break;
+    case json::kind::double_: out << v.get_double(); break;
+    case json::kind::bool_: out << (v.get_bool() ? "true" : "false"); break;
+    case json::kind::null: out << YAML::Null; break;
+  }
+}
+
+}  // namespace
+
+json::value snapshot_to_json(const routing::Snapshot& s) {
+  json::array listeners;
+  for (const auto& l : s.listeners) {
+    json::array scopes;
+    for (const auto& scope : l.scopes) {
+      json::array vhosts;
+      for (const auto& v : scope.vhosts) {
+        json::array routes;
+        for (const auto& r : v.routes) routes.push_back(route_json(r, s));
+        vhosts.push_back(json::object{{"hostname", v.hostname.empty() ? "*" : v.hostname}, {"routes", std::move(routes)}});
+      }
+      scopes.push_back(json::object{{"name", scope.name},
+                                    {"hostname", scope.hostname.empty() ? "*" : scope.hostname},
+                                    {"virtualHosts", std::move(vhosts)}});
+    }
+    listeners.push_back(json::object{{"name", l.name}, {"address", l.address}, {"port", l.port}, {"scopes", std::move(scopes)}});
+  }
+  json::array clusters;
+  for (const auto& c : s.clusters) {
+    json::array eps;
+    for (const auto& e : c.endpoints) eps.push_back(json::string(e.host + ":" + std::to_string(e.port)));
+    clusters.push_back(json::object{{"name", c.name}, {"endpoints", std::move(eps)}});
+  }
+  return json::object{{"listeners", std::move(listeners)}, {"clusters", std::move(clusters)}};
+}
+
+std::string to_yaml(const json::value& value) {
+  YAML::Emitter out;
+  out.SetIndent(2);
+  emit(out, value);
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace gantry::controller

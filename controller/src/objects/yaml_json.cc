@@ -1,0 +1,133 @@
+#include "yaml_json.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <regex>
+
+#include "gantry/controller/objects/decode.h"
+
+namespace gantry::controller {
+namespace {
+
+// YAML 1.2 core schema for plain (unquoted) scalars.
+boost::json::value plain_scalar(const std::string& s) {
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  static const std::regex kInt(R"([-+]?[0-9]+)");
+  static const std::regex kFloat(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
+  if (std::regex_match(s, kInt)) {
+    errno = 0;
+    char* end = nullptr;
+    long long v = std::strtoll(s.c_str(), &end, 10);
+    if (errno == 0) return static_cast<int64_t>(v);
+    return boost::json::string(s);
+  }
+  if (std::regex_match(s, kFloat)) return std::strtod(s.c_str(), nullptr);
+  return boost::json::string(s);
+}
+
+}  // namespace
+
+boost::json::value node_to_json(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined: return nullptr;
+    case YAML::NodeType::Scalar:
+      // Quoted scalars carry the tag "!"; plain ones "?" and are typed by their text.
+      if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") return boost::json::string(node.Scalar());
+      return plain_scalar(node.Scalar());
+    case YAML::NodeType::Sequence: {
+      boost::json::array out;
+      out.reserve(node.size());
+      for (const auto& item : node) out.push_back(node_to_json(item));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      boost::json::object out;
+      for (const auto& kv : node) out[kv.first.as<std::string>()] = node_to_json(kv.second);
+      return out;
+    }
+  }
+  return nullptr;
+}
+
+void record_lines(const YAML::Node& node, const boost::json::value& value, SourceLines& lines) {
+  lines.line[&value] = node.Mark().line + 1;
+  if (node.IsSequence() && value.is_array()) {
+    const auto& arr = value.get_array();
+    size_t i = 0;
+    for (const auto& item : node) {
+      if (i >= arr.size()) break;
+      record_lines(item, arr[i++], lines);
+    }
+  } else if (node.IsMap() && value.is_object()) {
+    const auto& obj = value.get_object();
+    for (const auto& kv : node) {
+      auto it = obj.find(kv.first.as<std::string>());
+      if (it != obj.end()) record_lines(kv.second, it->value(), lines);
+    }
+  }
+}
+
+Result<boost::json::value> yaml_to_json(const std::string& text) {
+  try {
+    return node_to_json(YAML::Load(text));
+  } catch (const YAML::Exception& e) {
+    return Error{std::to_string(e.mark.line + 1) + ": " + e.msg};
+  }
+}
+
+Result<ManifestFile> parse_manifest(std::string_view file, const std::string& text) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(text);
+  } catch (const YAML::Exception& e) {
+    return Error{std::string(file) + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg};
+  }
+  ManifestFile out;
+  auto take = [&](const YAML::Node& node, const boost::json::value& value, SourceLines& lines) -> Result<bool> {
+    int line = node.Mark().line + 1;
+    if (!value.is_object())
+      return Error{std::string(file) + ":" + std::to_string(line) + ": a manifest document must be a mapping"};
+    auto decoded = decode_object(value, file, &lines);
+    if (!decoded) return decoded.error();
+    if (!*decoded) {
+      const auto* kind = value.get_object().if_contains("kind");
+      std::string name = kind && kind->is_string() ? std::string(kind->get_string()) : "<none>";
+      out.ignored.push_back(std::string(file) + ":" + std::to_string(line) + ": kind " + name + " ignored");
+      return true;
+    }
+    out.objects.push_back(std::move(**decoded));
+    return true;
+  };
+  for (const YAML::Node& doc : docs) {
+    if (doc.IsNull()) continue;
+    boost::json::value value;
+    try {
+      value = node_to_json(doc);
+    } catch (const YAML::Exception& e) {
+      return Error{std::string(file) + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg};
+    }
+    SourceLines lines;
+    record_lines(doc, value, lines);
+    // kind: List (what `kubectl get -o yaml` prints) holds its objects in items.
+    const auto* kind = value.is_object() ? value.get_object().if_contains("kind") : nullptr;
+    if (kind && kind->is_string() && kind->get_string() == "List") {
+      const auto* items = value.get_object().if_contains("items");
+      if (items && items->is_array()) {
+        size_t i = 0;
+        for (const auto& item_node : doc["items"]) {
+          auto r = take(item_node, items->get_array()[i++], lines);
+          if (!r) return r.error();
+        }
+      }
+      continue;
+    }
+    auto r = take(doc, value, lines);
+    if (!r) return r.error();
+  }
+  return out;
+}
+
+}  // namespace gantry::controller

@@ -1,0 +1,23 @@
+// Internal: yaml-cpp nodes to Boost.JSON values, and the line of every value.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <boost/json/value.hpp>
+#include <unordered_map>
+
+namespace gantry::controller {
+
+struct SourceLines {
+  std::unordered_map<const boost::json::value*, int> line;  // 1-based
+  int find(const boost::json::value* v, int fallback) const {
+    auto it = line.find(v);
+    return it == line.end() ? fallback : it->second;
+  }
+};
+
+boost::json::value node_to_json(const YAML::Node& node);
+// Records the line of each value; call after the value is complete (addresses are stable).
+void record_lines(const YAML::Node& node, const boost::json::value& value, SourceLines& lines);
+
+}  // namespace gantry::controller

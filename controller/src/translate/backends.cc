@@ -1,0 +1,82 @@
+// backendRefs -> clusters: Service + EndpointSlices (or ExternalName, or clusterIP).
+#include "backends.h"
+
+namespace gantry::controller::translate_detail {
+namespace {
+
+std::vector<routing::Endpoint> endpoints_of(const ObjectStore& store, const Service& svc, const ServicePort& port) {
+  std::vector<routing::Endpoint> out;
+  if (svc.type == "ExternalName") {
+    if (!svc.external_name.empty()) out.push_back({svc.external_name, static_cast<uint16_t>(port.port)});
+    return out;
+  }
+  bool any_slice = false;
+  for (const auto& [key, slice] : store.endpoint_slices) {
+    if (slice.meta.ns != svc.meta.ns || slice.service_name != svc.meta.name) continue;
+    any_slice = true;
+    for (const SlicePort& sp : slice.ports) {
+      // EndpointSlice ports carry the Service port's name ("" when the Service has one
+      // unnamed port).
+      if (sp.name.value_or("") != port.name || !sp.port) continue;
+      for (const SliceEndpoint& ep : slice.endpoints) {
+        if (ep.ready && !*ep.ready) continue;
+        for (const std::string& addr : ep.addresses) {
+          routing::Endpoint e{addr, static_cast<uint16_t>(*sp.port)};
+          if (std::find(out.begin(), out.end(), e) == out.end()) out.push_back(std::move(e));
+        }
+      }
+    }
+  }
+  if (!any_slice && !svc.cluster_ip.empty() && svc.cluster_ip != "None")
+    out.push_back({svc.cluster_ip, static_cast<uint16_t>(port.port)});
+  return out;
+}
+
+}  // namespace
+
+BackendResolution resolve_backend(Context& ctx, const BackendRef& ref, const std::string& route_ns) {
+  BackendResolution r;
+  if (!ref.group.empty() || ref.kind != "Service") {
+    r.reason = "InvalidKind";
+    r.message = "backendRef kind " + (ref.group.empty() ? "" : ref.group + "/") + ref.kind + " is not supported; use Service";
+    return r;
+  }
+  std::string ns = ref.ns.value_or(route_ns);
+  if (ns != route_ns &&
+      !reference_granted(ctx.store, kGatewayGroup, "HTTPRoute", route_ns, "", "Service", ns, ref.name)) {
+    r.reason = "RefNotPermitted";
+    r.message = "no ReferenceGrant in namespace " + ns + " allows HTTPRoutes from " + route_ns + " to Service " + ref.name;
+    return r;
+  }
+  const Service* svc = ctx.store.find_service(ns, ref.name);
+  if (!svc) {
+    r.reason = "BackendNotFound";
+    r.message = "Service " + ns + "/" + ref.name + " not found";
+    return r;
+  }
+  if (!ref.port) {
+    r.reason = "UnsupportedValue";
+    r.message = "backendRef to Service " + ns + "/" + ref.name + " needs a port";
+    return r;
+  }
+  const ServicePort* port = nullptr;
+  for (const auto& p : svc->ports)
+    if (p.port == *ref.port) port = &p;
+  if (!port && svc->type == "ExternalName") {
+    static ServicePort any;
+    any.port = *ref.port;
+    port = &any;
+  }
+  if (!port) {
+    r.reason = "BackendNotFound";
+    r.message = "Service " + ns + "/" + ref.name + " has no port " + std::to_string(*ref.port);
+    return r;
+  }
+  std::string name = ns + "/" + ref.name + ":" + std::to_string(*ref.port);
+  auto [it, inserted] = ctx.clusters.try_emplace(name, static_cast<uint32_t>(ctx.snapshot.clusters.size()));
+  if (inserted) ctx.snapshot.clusters.push_back({name, endpoints_of(ctx.store, *svc, *port)});
+  r.cluster = it->second;
+  return r;
+}
+
+}  // namespace gantry::controller::translate_detail

@@ -1,0 +1,27 @@
+#include "context.h"
+
+namespace gantry::controller::translate_detail {
+
+json::object condition(std::string_view type, bool status, std::string_view reason, std::string_view message,
+                       int64_t generation) {
+  // lastTransitionTime is left out: translation has no clock, and `gantry translate`
+  // must print the same bytes on every run.
+  return json::object{{"type", type},
+                      {"status", status ? "True" : "False"},
+                      {"reason", reason},
+                      {"message", message},
+                      {"observedGeneration", generation}};
+}
+
+json::object status_item(std::string_view kind, const ObjectMeta& meta, json::object status) {
+  json::object md;
+  if (!meta.ns.empty()) md["namespace"] = meta.ns;
+  md["name"] = meta.name;
+  md["generation"] = meta.generation;
+  return json::object{{"apiVersion", std::string(kGatewayGroup) + "/v1"},
+                      {"kind", kind},
+                      {"metadata", std::move(md)},
+                      {"status", std::move(status)}};
+}
+
+}  // namespace gantry::controller::translate_detail

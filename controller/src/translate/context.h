@@ -1,0 +1,65 @@
+// Internal: the state one translation pass shares between its steps.
+#pragma once
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gantry/controller/translate/translator.h"
+
+namespace gantry::controller::translate_detail {
+
+namespace json = boost::json;
+
+struct ListenerState {
+  const GatewayListener* spec = nullptr;
+  bool valid = false;          // accepted and programmed: routes may attach
+  uint32_t snapshot_listener = 0;
+  uint32_t scope = 0;
+  int64_t attached_routes = 0;
+  std::vector<RouteGroupKind> supported_kinds;
+  json::array conditions;
+};
+
+struct GatewayState {
+  const Gateway* gateway = nullptr;
+  std::string address;  // where it is bound
+  std::vector<ListenerState> listeners;
+  json::array conditions;
+};
+
+struct Context {
+  const ObjectStore& store;
+  const TranslateOptions& options;
+  routing::Snapshot snapshot;
+  std::map<std::string, uint32_t> clusters;         // cluster name -> index in snapshot.clusters
+  std::map<std::string, uint32_t> bound;            // "address:port" -> index in snapshot.listeners
+  std::map<std::string, std::string> bound_owner;   // "address:port" -> gateway key
+  std::map<std::string, GatewayState> gateways;     // our Gateways by "namespace/name"
+  std::set<std::string> classes;                    // our GatewayClasses
+};
+
+json::object condition(std::string_view type, bool status, std::string_view reason, std::string_view message,
+                       int64_t generation);
+json::object status_item(std::string_view kind, const ObjectMeta& meta, json::object status);
+
+void translate_gateway_classes(Context& ctx, json::array& out);
+void translate_gateways(Context& ctx);
+void translate_http_routes(Context& ctx, json::array& out);
+void write_gateway_status(Context& ctx, json::array& out);
+
+// The hostnames a route serves on a listener (Gateway API, HTTPRoute.hostnames); empty
+// when they do not intersect. "" stands for any host.
+std::vector<std::string> intersect_hostnames(const std::optional<std::string>& listener,
+                                             const std::vector<std::string>& route);
+
+bool reference_granted(const ObjectStore& store, std::string_view from_group, std::string_view from_kind,
+                       std::string_view from_ns, std::string_view to_group, std::string_view to_kind,
+                       std::string_view to_ns, std::string_view to_name);
+
+bool selector_matches(const LabelSelector& selector, const std::map<std::string, std::string>& labels);
+
+}  // namespace gantry::controller::translate_detail

@@ -1,0 +1,213 @@
+// GatewayClass and Gateway: which ones are ours, where each binds, which listeners are
+// valid. Routes attach afterwards (httproute.cc), then Gateway status is written.
+#include <algorithm>
+#include <arpa/inet.h>
+
+#include "context.h"
+
+namespace gantry::controller::translate_detail {
+namespace {
+
+std::string ipv4_text(uint32_t host_order) {
+  in_addr a{htonl(host_order)};
+  char buf[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &a, buf, sizeof buf);
+  return buf;
+}
+
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+bool is_ip(const std::string& s) {
+  in6_addr a6;
+  in_addr a4;
+  return inet_pton(AF_INET, s.c_str(), &a4) == 1 || inet_pton(AF_INET6, s.c_str(), &a6) == 1;
+}
+
+// A pool address is a hash of the Gateway's name, probed past ones taken, so a
+// Gateway keeps its address when others come and go.
+std::string pool_address(const AddressPool& pool, const std::string& key, std::set<std::string>& taken) {
+  uint32_t size = pool.prefix >= 31 ? 1 : (1u << (32 - pool.prefix)) - 2;  // skip network, broadcast
+  uint32_t first = pool.prefix >= 31 ? pool.network : pool.network + 1;
+  uint64_t start = fnv1a(key) % size;
+  for (uint32_t i = 0; i < size; ++i) {
+    std::string a = ipv4_text(first + static_cast<uint32_t>((start + i) % size));
+    if (taken.insert(a).second) return a;
+  }
+  return {};
+}
+
+bool supported_protocol(const std::string& p) { return p == "HTTP"; }
+
+}  // namespace
+
+void translate_gateway_classes(Context& ctx, json::array& out) {
+  for (const auto& [name, gc] : ctx.store.gateway_classes) {
+    if (gc.controller_name != ctx.options.controller_name) continue;
+    ctx.classes.insert(name);
+    json::array conds{condition("Accepted", true, "Accepted", "handled by " + gc.controller_name, gc.meta.generation)};
+    out.push_back(status_item("GatewayClass", gc.meta, json::object{{"conditions", std::move(conds)}}));
+  }
+}
+
+void translate_gateways(Context& ctx) {
+  std::vector<const Gateway*> ours;
+  for (const auto& [key, gw] : ctx.store.gateways)
+    if (ctx.classes.count(gw.gateway_class_name)) ours.push_back(&gw);
+  // The earlier Gateway keeps a contested address and port (creation time, then name).
+  std::stable_sort(ours.begin(), ours.end(), [](const Gateway* a, const Gateway* b) {
+    return std::tie(a->meta.creation_timestamp, a->meta.ns, a->meta.name) <
+           std::tie(b->meta.creation_timestamp, b->meta.ns, b->meta.name);
+  });
+
+  std::set<std::string> taken;
+  for (const Gateway* gw : ours)
+    for (const auto& a : gw->addresses) taken.insert(a.value);
+
+  for (const Gateway* gw : ours) {
+    const int64_t gen = gw->meta.generation;
+    GatewayState& state = ctx.gateways[key_of(gw->meta)];
+    state.gateway = gw;
+    bool address_ok = true;
+    std::string address_problem;
+    if (!gw->addresses.empty()) {
+      const GatewayAddress& a = gw->addresses.front();
+      if (a.type != "IPAddress") {
+        address_ok = false;
+        address_problem = "address type " + a.type + " is not supported; use IPAddress";
+      } else if (!is_ip(a.value)) {
+        address_ok = false;
+        address_problem = "address " + a.value + " is not an IP address";
+      } else {
+        state.address = a.value;
+      }
+    } else if (ctx.options.address_pool) {
+      state.address = pool_address(*ctx.options.address_pool, key_of(gw->meta), taken);
+      if (state.address.empty()) {
+        address_ok = false;
+        address_problem = "the address pool has no free address";
+      }
+    } else {
+      state.address = "0.0.0.0";
+    }
+
+    // Listener conflicts within the Gateway: same port, same hostname.
+    std::map<std::pair<int64_t, std::string>, int> seen;
+    for (const auto& l : gw->listeners) seen[{l.port, l.hostname.value_or("")}]++;
+
+    bool any_programmed = false;
+    std::string port_problem;
+    for (const GatewayListener& l : gw->listeners) {
+      ListenerState ls;
+      ls.spec = &l;
+      bool kinds_ok = true;
+      if (l.allowed_routes.kinds) {
+        for (const auto& k : *l.allowed_routes.kinds) {
+          if (k.group == kGatewayGroup && k.kind == "HTTPRoute") ls.supported_kinds.push_back(k);
+          else kinds_ok = false;
+        }
+      } else if (supported_protocol(l.protocol)) {
+        ls.supported_kinds.push_back({kGatewayGroup, "HTTPRoute"});
+      }
+      bool conflicted = seen[{l.port, l.hostname.value_or("")}] > 1;
+      bool protocol_ok = supported_protocol(l.protocol);
+      bool port_ok = l.port >= 1 && l.port <= 65535;
+      bool accepted = protocol_ok && port_ok && address_ok;
+
+      if (!protocol_ok)
+        ls.conditions.push_back(condition("Accepted", false, "UnsupportedProtocol",
+                                          "protocol " + l.protocol + " is not supported yet; use HTTP", gen));
+      else if (!port_ok)
+        ls.conditions.push_back(condition("Accepted", false, "PortUnavailable", "port must be 1-65535", gen));
+      else
+        ls.conditions.push_back(condition("Accepted", true, "Accepted", "listener accepted", gen));
+      ls.conditions.push_back(conflicted ? condition("Conflicted", true, "HostnameConflict",
+                                                     "another listener has the same port and hostname", gen)
+                                         : condition("Conflicted", false, "NoConflicts", "no conflicts", gen));
+      ls.conditions.push_back(kinds_ok ? condition("ResolvedRefs", true, "ResolvedRefs", "references resolved", gen)
+                                       : condition("ResolvedRefs", false, "InvalidRouteKinds",
+                                                   "only HTTPRoute of gateway.networking.k8s.io is supported", gen));
+
+      bool programmed = false;
+      std::string why = "listener is not accepted";
+      if (accepted && !conflicted) {
+        uint16_t port = static_cast<uint16_t>(l.port);
+        if (auto it = ctx.options.port_map.find(port); it != ctx.options.port_map.end()) port = it->second;
+        std::string bind = state.address.find(':') != std::string::npos
+                               ? "[" + state.address + "]:" + std::to_string(port)
+                               : state.address + ":" + std::to_string(port);
+        auto owner = ctx.bound_owner.try_emplace(bind, key_of(gw->meta)).first->second;
+        if (owner != key_of(gw->meta)) {
+          why = bind + " is held by Gateway " + owner;
+          port_problem = why;
+        } else {
+          auto [it, inserted] = ctx.bound.try_emplace(bind, static_cast<uint32_t>(ctx.snapshot.listeners.size()));
+          if (inserted) {
+            routing::Listener listener;
+            listener.name = bind;
+            listener.address = state.address;
+            listener.port = port;
+            ctx.snapshot.listeners.push_back(std::move(listener));
+          }
+          ls.snapshot_listener = it->second;
+          routing::Listener& listener = ctx.snapshot.listeners[it->second];
+          ls.scope = static_cast<uint32_t>(listener.scopes.size());
+          routing::ListenerScope scope;
+          scope.name = key_of(gw->meta) + "/" + l.name;
+          scope.hostname = l.hostname.value_or("");
+          listener.scopes.push_back(std::move(scope));
+          programmed = true;
+          ls.valid = true;
+        }
+      } else if (conflicted) {
+        why = "listener conflicts with another listener";
+      }
+      ls.conditions.push_back(programmed ? condition("Programmed", true, "Programmed", "listener programmed", gen)
+                                         : condition("Programmed", false, "Invalid", why, gen));
+      any_programmed = any_programmed || programmed;
+      state.listeners.push_back(std::move(ls));
+    }
+
+    bool all_valid = std::all_of(state.listeners.begin(), state.listeners.end(),
+                                 [](const ListenerState& ls) { return ls.valid; });
+    if (!address_ok)
+      state.conditions.push_back(condition("Accepted", false, "UnsupportedAddress", address_problem, gen));
+    else if (!all_valid && !any_programmed)
+      state.conditions.push_back(condition("Accepted", false, "ListenersNotValid", "no listener is valid", gen));
+    else if (!all_valid)
+      state.conditions.push_back(condition("Accepted", true, "ListenersNotValid", "some listeners are not valid", gen));
+    else
+      state.conditions.push_back(condition("Accepted", true, "Accepted", "gateway accepted", gen));
+    if (any_programmed)
+      state.conditions.push_back(condition("Programmed", true, "Programmed", "gateway programmed", gen));
+    else if (!address_ok)
+      state.conditions.push_back(condition("Programmed", false, "AddressNotAssigned", address_problem, gen));
+    else
+      state.conditions.push_back(condition("Programmed", false, port_problem.empty() ? "Invalid" : "AddressNotUsable",
+                                           port_problem.empty() ? "no listener is programmed" : port_problem, gen));
+  }
+}
+
+void write_gateway_status(Context& ctx, json::array& out) {
+  for (auto& [key, state] : ctx.gateways) {
+    json::array listeners;
+    for (ListenerState& ls : state.listeners) {
+      json::array kinds;
+      for (const auto& k : ls.supported_kinds) kinds.push_back(json::object{{"group", k.group}, {"kind", k.kind}});
+      listeners.push_back(json::object{{"name", ls.spec->name},
+                                       {"supportedKinds", std::move(kinds)},
+                                       {"attachedRoutes", ls.attached_routes},
+                                       {"conditions", std::move(ls.conditions)}});
+    }
+    json::object status{{"conditions", std::move(state.conditions)}, {"listeners", std::move(listeners)}};
+    json::array addresses;
+    if (!state.address.empty()) addresses.push_back(json::object{{"type", "IPAddress"}, {"value", state.address}});
+    status["addresses"] = std::move(addresses);
+    out.push_back(status_item("Gateway", state.gateway->meta, std::move(status)));
+  }
+}
+
+}  // namespace gantry::controller::translate_detail

@@ -1,0 +1,24 @@
+// ProxyOptions: data-plane limits and timeouts. Defaults suit an edge proxy.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+namespace gantry::proxy {
+
+using Millis = std::chrono::milliseconds;
+
+struct ProxyOptions {
+  int workers = 1;
+  Millis header_timeout{10'000};        // whole request header (slowloris guard)
+  Millis idle_timeout{60'000};          // keep-alive between requests, and body read stalls
+  Millis connect_timeout{5'000};        // upstream TCP connect
+  Millis response_timeout{60'000};      // upstream response header, and body read stalls
+  Millis upstream_idle_timeout{60'000}; // a pooled connection older than this is closed
+  Millis drain_timeout{10'000};         // SIGTERM: in-flight requests get this long
+  size_t header_limit = 64 * 1024;      // beyond it: 431
+  size_t relay_buffer = 16 * 1024;      // body bytes in flight per direction
+  size_t max_idle_per_endpoint = 256;   // per worker
+};
+
+}  // namespace gantry::proxy

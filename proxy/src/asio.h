@@ -1,0 +1,33 @@
+// Internal: the Asio/Beast names the proxy uses, in one place.
+#pragma once
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+namespace gantry::proxy {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+template <class T>
+using awaitable = asio::awaitable<T>;
+
+// Every async call returns its error code instead of throwing: the data plane never throws.
+inline constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+using RequestParser = http::request_parser<http::buffer_body>;
+using ResponseParser = http::response_parser<http::buffer_body>;
+using Request = http::request<http::buffer_body>;
+using Response = http::response<http::buffer_body>;
+
+}  // namespace gantry::proxy

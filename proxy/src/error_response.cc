@@ -1,0 +1,33 @@
+#include "proxy_error.h"
+
+namespace gantry::proxy {
+
+unsigned status_of(ProxyError e) {
+  switch (e) {
+    case ProxyError::BadRequest: return 400;
+    case ProxyError::NoRoute: return 404;
+    case ProxyError::RequestTimeout: return 408;
+    case ProxyError::HeadersTooLarge: return 431;
+    case ProxyError::InvalidBackend: return 500;
+    case ProxyError::UpstreamBroken: return 502;
+    case ProxyError::NoEndpoint: return 503;
+    case ProxyError::UpstreamTimeout: return 504;
+  }
+  return 500;
+}
+
+std::string_view reason_of(ProxyError e) {
+  switch (e) {
+    case ProxyError::BadRequest: return "malformed request";
+    case ProxyError::NoRoute: return "no route matches this request";
+    case ProxyError::RequestTimeout: return "request header not received in time";
+    case ProxyError::HeadersTooLarge: return "request header fields too large";
+    case ProxyError::InvalidBackend: return "the route's backend reference is invalid";
+    case ProxyError::UpstreamBroken: return "the upstream failed to answer";
+    case ProxyError::NoEndpoint: return "the backend has no ready endpoint";
+    case ProxyError::UpstreamTimeout: return "the upstream did not answer in time";
+  }
+  return "error";
+}
+
+}  // namespace gantry::proxy

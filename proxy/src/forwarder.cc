@@ -1,0 +1,161 @@
+// Session::forward: the upstream half of a request. Take a pooled connection (or open
+// one), send the request header and stream its body, read the response header, stream
+// the response back, and return the connection to the pool when both sides allow it.
+#include <boost/asio/ip/address.hpp>
+#include <boost/beast/core/string.hpp>
+
+#include "header_rewrite.h"
+#include "relay.h"
+#include "session.h"
+
+namespace gantry::proxy {
+namespace {
+
+awaitable<error_code> connect(UpstreamConnection& c, const routing::Endpoint& ep, std::chrono::milliseconds timeout) {
+  error_code ec;
+  auto address = asio::ip::make_address(ep.host, ec);
+  c.stream.expires_after(timeout);
+  if (!ec) {
+    auto [cec] = co_await c.stream.async_connect(tcp::endpoint(address, ep.port), use_nothrow);
+    ec = cec;
+  } else {
+    // ExternalName Services name a host; resolve it on this worker, never blocking.
+    tcp::resolver resolver(c.stream.get_executor());
+    auto [rec, results] = co_await resolver.async_resolve(ep.host, std::to_string(ep.port), use_nothrow);
+    if (rec) co_return rec;
+    auto [cec, connected] = co_await c.stream.async_connect(results, use_nothrow);
+    ec = cec;
+  }
+  if (!ec) c.stream.socket().set_option(tcp::no_delay(true), ec);
+  co_return ec;
+}
+
+bool is_connection_loss(const error_code& ec) {
+  return ec == asio::error::eof || ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == http::error::partial_message;
+}
+
+ProxyError upstream_error(const error_code& ec) {
+  return ec == beast::error::timeout ? ProxyError::UpstreamTimeout : ProxyError::UpstreamBroken;
+}
+
+}  // namespace
+
+awaitable<bool> Session::forward(const routing::Endpoint& endpoint) {
+  const ProxyOptions& opt = worker_.options();
+  RequestParser& parser = *parser_;
+  Request& req = parser.get();
+  const bool client_keep_alive = req.keep_alive();
+  const unsigned client_version = req.version();
+  const bool is_head = req.method() == http::verb::head;
+  const bool upgrade = is_upgrade_request(req);
+  const bool has_body = !parser.is_done();
+  bool expect_continue = false;
+  if (auto e = req.find(http::field::expect); e != req.end() && beast::iequals(e->value(), "100-continue")) {
+    expect_continue = true;
+    req.erase(http::field::expect);  // answered here, before the body is read
+  }
+  prepare_upstream_request(req, client_ip_, upgrade);
+
+  char key_buf[300];
+  std::string_view key = endpoint_key(endpoint, key_buf, sizeof key_buf);
+  UpstreamPtr conn;
+  std::optional<ResponseParser> rp;
+
+  // One retry, only on a pooled connection that turns out dead before any of the request
+  // body was consumed: that request is still whole and can be sent again.
+  for (int attempt = 0;; ++attempt) {
+    bool reused = false;
+    if (attempt == 0 && !upgrade) conn = worker_.upstreams().acquire(key);
+    if (conn) {
+      reused = true;
+      worker_.counters().upstream_reuses.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      conn = std::make_unique<UpstreamConnection>(worker_.ioc());
+      worker_.counters().upstream_connects.fetch_add(1, std::memory_order_relaxed);
+      error_code ec = co_await connect(*conn, endpoint, opt.connect_timeout);
+      if (ec) co_return co_await send_error(upstream_error(ec), "connect to " + std::string(key) + ": " + ec.message());
+    }
+
+    http::request_serializer<http::buffer_body> sr{req};
+    req.body().data = nullptr;
+    req.body().size = 0;
+    req.body().more = has_body;
+    conn->stream.expires_after(opt.response_timeout);
+    auto [hec, hn] = co_await http::async_write_header(conn->stream, sr, use_nothrow);
+    if (hec) {
+      if (reused && attempt == 0) continue;
+      co_return co_await send_error(upstream_error(hec), hec.message());
+    }
+    if (expect_continue && has_body && attempt == 0) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream_.expires_after(opt.idle_timeout);
+      auto [cec, cn] = co_await asio::async_write(stream_, asio::buffer(kContinue), use_nothrow);
+      if (cec) co_return false;
+    }
+    if (!sr.is_done()) {
+      RelayResult r = co_await relay_body(stream_, buffer_, parser, conn->stream, sr, relay(), opt.relay_buffer,
+                                          opt.idle_timeout, opt.response_timeout);
+      if (r.failure == RelayFailure::Input) co_return false;  // the client went away mid-body
+      if (r.failure == RelayFailure::Output)
+        co_return co_await send_error(upstream_error(r.ec), "sending the request body: " + r.ec.message());
+    }
+
+    // The response header; 1xx interim responses other than 101 are read past.
+    error_code rec;
+    for (;;) {
+      rp.emplace();
+      rp->header_limit(static_cast<uint32_t>(opt.header_limit));
+      rp->body_limit(boost::none);
+      if (is_head) rp->skip(true);
+      conn->stream.expires_after(opt.response_timeout);
+      auto [ec, n] = co_await http::async_read_header(conn->stream, conn->buffer, *rp, use_nothrow);
+      rec = ec;
+      if (ec) break;
+      unsigned s = rp->get().result_int();
+      if (s >= 200 || s == 101) break;
+    }
+    if (rec) {
+      if (reused && attempt == 0 && !has_body && is_connection_loss(rec)) continue;
+      co_return co_await send_error(upstream_error(rec), "reading the response header: " + rec.message());
+    }
+    break;
+  }
+
+  Response& res = rp->get();
+  const unsigned status = res.result_int();
+  const bool upstream_keep_alive = rp->keep_alive();
+  worker_.counters().count_response(status);
+
+  if (status == 101 && upgrade) {
+    prepare_downstream_response(res, client_version, false, true);
+    http::response_serializer<http::buffer_body> rs{res};
+    stream_.expires_after(opt.idle_timeout);
+    auto [ec, n] = co_await http::async_write_header(stream_, rs, use_nothrow);
+    if (!ec) co_await tunnel(*conn);
+    co_return false;
+  }
+
+  // A body that ends at EOF cannot be followed by another response on the client side.
+  const bool eof_body = !rp->is_done() && !rp->chunked() && !rp->content_length();
+  const bool keep = client_keep_alive && !eof_body && !worker_.draining();
+  prepare_downstream_response(res, client_version, keep, false);
+  http::response_serializer<http::buffer_body> rs{res};
+  res.body().data = nullptr;
+  res.body().size = 0;
+  res.body().more = !rp->is_done();
+  stream_.expires_after(opt.idle_timeout);
+  auto [wec, wn] = co_await http::async_write_header(stream_, rs, use_nothrow);
+  if (wec) co_return false;
+  if (!rs.is_done()) {
+    RelayResult r = co_await relay_body(conn->stream, conn->buffer, *rp, stream_, rs, relay(), opt.relay_buffer,
+                                        opt.response_timeout, opt.idle_timeout);
+    // Once the header is out, a broken upstream can only be told by closing the connection.
+    if (r.failure != RelayFailure::None) co_return false;
+  }
+  if (upstream_keep_alive && rp->is_done() && conn->buffer.size() == 0)
+    worker_.upstreams().release(key, std::move(conn));
+  co_return keep;
+}
+
+}  // namespace gantry::proxy

@@ -1,0 +1,23 @@
+// ProxyError: every way a request can fail, with the status a client sees (DESIGN.md,
+// "Errors a client sees").
+#pragma once
+
+#include <string_view>
+
+namespace gantry::proxy {
+
+enum class ProxyError {
+  BadRequest,          // 400 malformed request
+  NoRoute,             // 404 no listener, host or path matched
+  RequestTimeout,      // 408 request header not complete in time
+  HeadersTooLarge,     // 431
+  InvalidBackend,      // 500 the route's backendRef is invalid, or every weight is zero
+  UpstreamBroken,      // 502 refused, reset or malformed upstream response
+  NoEndpoint,          // 503 the backend has no ready endpoint
+  UpstreamTimeout,     // 504 connect or response timeout
+};
+
+unsigned status_of(ProxyError e);
+std::string_view reason_of(ProxyError e);
+
+}  // namespace gantry::proxy

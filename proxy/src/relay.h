@@ -1,0 +1,48 @@
+// Body relay through a fixed buffer (Beast's relay pattern): bodies are streamed, never
+// held whole, whatever their size or framing (Content-Length, chunked, until EOF).
+#pragma once
+
+#include "asio.h"
+
+namespace gantry::proxy {
+
+enum class RelayFailure { None, Input, Output };
+
+struct RelayResult {
+  RelayFailure failure = RelayFailure::None;
+  error_code ec;
+};
+
+// Writes the rest of the message whose header `sr` already wrote, reading body chunks
+// from `in` into `buf`. Each read and write has its own timeout.
+template <bool isRequest, class In, class Out>
+awaitable<RelayResult> relay_body(In& in, beast::flat_buffer& in_buffer, http::parser<isRequest, http::buffer_body>& p,
+                                  Out& out, http::serializer<isRequest, http::buffer_body>& sr, char* buf,
+                                  size_t size, std::chrono::milliseconds read_timeout,
+                                  std::chrono::milliseconds write_timeout) {
+  auto& body = p.get().body();
+  for (;;) {
+    if (!p.is_done()) {
+      body.data = buf;
+      body.size = size;
+      in.expires_after(read_timeout);
+      auto [ec, n] = co_await http::async_read(in, in_buffer, p, use_nothrow);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) co_return RelayResult{RelayFailure::Input, ec};
+      body.size = size - body.size;
+      body.data = buf;
+      body.more = !p.is_done();
+    } else {
+      body.data = nullptr;
+      body.size = 0;
+      body.more = false;
+    }
+    out.expires_after(write_timeout);
+    auto [ec, n] = co_await http::async_write(out, sr, use_nothrow);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) co_return RelayResult{RelayFailure::Output, ec};
+    if (sr.is_done()) co_return RelayResult{};
+  }
+}
+
+}  // namespace gantry::proxy

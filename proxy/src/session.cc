@@ -1,0 +1,144 @@
+#include "session.h"
+
+#include <boost/beast/http/string_body.hpp>
+
+#include "gantry/routing/route_matcher.h"
+
+namespace gantry::proxy {
+namespace {
+
+std::string_view find_field(const void* fields, std::string_view lower_name, bool& found) {
+  const auto& f = *static_cast<const http::fields*>(fields);
+  auto it = f.find(lower_name);
+  found = it != f.end();
+  return found ? std::string_view(it->value()) : std::string_view{};
+}
+
+const routing::Listener* find_listener(const routing::Snapshot& s, std::string_view name) {
+  for (const auto& l : s.listeners)
+    if (l.name == name) return &l;
+  return nullptr;
+}
+
+}  // namespace
+
+Session::Session(Worker& worker, tcp::socket socket, std::string listener)
+    : worker_(worker), stream_(std::move(socket)), listener_(std::move(listener)) {
+  error_code ec;
+  auto remote = stream_.socket().remote_endpoint(ec);
+  if (!ec) client_ip_ = remote.address().to_string();
+  worker_.add_session(this);
+  worker_.counters().connections.fetch_add(1, std::memory_order_relaxed);
+}
+
+Session::~Session() {
+  worker_.remove_session(this);
+  if (relay_) worker_.give_relay_buffer(std::move(relay_));
+}
+
+void Session::cancel_if_idle() {
+  if (idle_) stream_.cancel();
+}
+
+char* Session::relay() {
+  if (!relay_) relay_ = worker_.take_relay_buffer();
+  return relay_.get();
+}
+
+awaitable<void> Session::run() {
+  auto self = shared_from_this();
+  while (co_await serve_one()) {
+    if (worker_.draining()) break;
+  }
+  error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream_.close();
+}
+
+awaitable<bool> Session::send_error(ProxyError error, std::string_view detail) {
+  unsigned status = status_of(error);
+  http::response<http::string_body> res{static_cast<http::status>(status), 11};
+  res.set(http::field::server, "gantry");
+  res.set(http::field::content_type, "text/plain; charset=utf-8");
+  std::string body = "gantry: ";
+  body += reason_of(error);
+  if (!detail.empty()) {
+    body += ": ";
+    body += detail;
+  }
+  body += "\n";
+  res.body() = std::move(body);
+  // A request whose body was not read cannot share the connection with the next one.
+  bool keep = parser_ && parser_->is_header_done() && parser_->is_done() && parser_->get().keep_alive() &&
+              !worker_.draining();
+  if (parser_ && parser_->is_header_done()) res.version(parser_->get().version());
+  res.keep_alive(keep);
+  res.prepare_payload();
+  if (parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head) res.body().clear();
+  worker_.counters().count_response(status);
+  stream_.expires_after(worker_.options().idle_timeout);
+  auto [ec, n] = co_await http::async_write(stream_, res, use_nothrow);
+  co_return keep && !ec;
+}
+
+awaitable<bool> Session::serve_one() {
+  const ProxyOptions& opt = worker_.options();
+  parser_.reset();
+  if (buffer_.size() == 0) {
+    // Waiting for the next request: hand the relay buffer back so idle connections
+    // cost only their socket and read buffer.
+    if (relay_) worker_.give_relay_buffer(std::move(relay_));
+    idle_ = true;
+    stream_.expires_after(first_ ? opt.header_timeout : opt.idle_timeout);
+    auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), use_nothrow);
+    idle_ = false;
+    if (ec) co_return false;
+    buffer_.commit(n);
+  }
+  first_ = false;
+
+  parser_.emplace();
+  parser_->header_limit(static_cast<uint32_t>(opt.header_limit));
+  parser_->body_limit(boost::none);
+  stream_.expires_after(opt.header_timeout);
+  auto [ec, n] = co_await http::async_read_header(stream_, buffer_, *parser_, use_nothrow);
+  if (ec) {
+    if (ec == http::error::end_of_stream || ec == asio::error::eof) co_return false;
+    if (ec == http::error::header_limit) co_return (co_await send_error(ProxyError::HeadersTooLarge, {}), false);
+    if (ec == beast::error::timeout) co_return (co_await send_error(ProxyError::RequestTimeout, {}), false);
+    if (ec == asio::error::operation_aborted || ec == asio::error::connection_reset) co_return false;
+    co_return (co_await send_error(ProxyError::BadRequest, ec.message()), false);
+  }
+  worker_.counters().requests.fetch_add(1, std::memory_order_relaxed);
+
+  Request& req = parser_->get();
+  auto host_field = req.find(http::field::host);
+  if (host_field == req.end() && req.version() >= 11)
+    co_return co_await send_error(ProxyError::BadRequest, "HTTP/1.1 request without Host");
+
+  // The snapshot is pinned for the whole request: a reload never changes a decision midway.
+  PinnedPtr pinned = worker_.pinned();
+  const routing::Snapshot* snap = pinned ? pinned->snapshot.get() : nullptr;
+  const routing::Listener* listener = snap ? find_listener(*snap, listener_) : nullptr;
+  char host_buf[256];
+  std::string_view host =
+      routing::normalize_host(host_field == req.end() ? std::string_view{} : std::string_view(host_field->value()), host_buf, sizeof host_buf);
+  routing::RequestView view;
+  view.method = req.method_string();
+  routing::split_target(req.target(), view.path, view.query);
+  view.headers = static_cast<const http::fields*>(&req);
+  view.header = &find_field;
+  const routing::Route* route = listener ? routing::match_route(*listener, host, view) : nullptr;
+  if (!route) co_return co_await send_error(ProxyError::NoRoute, {});
+
+  int pick = routing::pick_weighted(route->backends, route->total_weight, worker_.random());
+  if (pick < 0 || route->backends[pick].cluster == routing::kInvalidCluster)
+    co_return co_await send_error(ProxyError::InvalidBackend, {});
+  uint32_t cluster_index = route->backends[pick].cluster;
+  const routing::Cluster& cluster = snap->clusters[cluster_index];
+  if (cluster.endpoints.empty()) co_return co_await send_error(ProxyError::NoEndpoint, cluster.name);
+  const routing::Endpoint& endpoint = cluster.endpoints[worker_.next_endpoint(cluster_index) % cluster.endpoints.size()];
+  co_return co_await forward(endpoint);
+}
+
+}  // namespace gantry::proxy

@@ -1,0 +1,47 @@
+// Session: one downstream connection. A tight loop: read a request header, route it,
+// forward it (or answer an error), write the response, repeat while keep-alive holds.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "asio.h"
+#include "proxy_error.h"
+#include "worker.h"
+
+namespace gantry::proxy {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Worker& worker, tcp::socket socket, std::string listener);
+  ~Session();
+
+  awaitable<void> run();
+  // Drain: a session waiting for its next request ends now; a busy one after its response.
+  void cancel_if_idle();
+
+ private:
+  awaitable<bool> serve_one();
+  awaitable<bool> forward(const routing::Endpoint& endpoint);
+  awaitable<bool> send_error(ProxyError error, std::string_view detail);
+  awaitable<void> tunnel(UpstreamConnection& upstream);
+
+  // Reads the next chunk of a body into the relay buffer; false on error.
+  template <class Parser, class Stream>
+  awaitable<error_code> read_body_chunk(Stream& stream, beast::flat_buffer& buffer, Parser& parser,
+                                        std::chrono::milliseconds timeout);
+  char* relay();
+
+  Worker& worker_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::string listener_;
+  std::string client_ip_;
+  std::optional<RequestParser> parser_;
+  std::unique_ptr<char[]> relay_;
+  bool idle_ = false;
+  bool first_ = true;
+};
+
+}  // namespace gantry::proxy

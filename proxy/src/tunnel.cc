@@ -1,0 +1,43 @@
+// Session::tunnel: after a 101 Switching Protocols (WebSocket), bytes flow both ways
+// untouched until either side closes.
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/write.hpp>
+
+#include "session.h"
+
+namespace gantry::proxy {
+namespace {
+
+awaitable<void> pump(tcp::socket& from, tcp::socket& to) {
+  char buf[8192];
+  for (;;) {
+    auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), use_nothrow);
+    if (ec) break;
+    auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf, n), use_nothrow);
+    if (wec) break;
+  }
+  error_code ignored;
+  to.shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+awaitable<bool> flush(tcp::socket& to, beast::flat_buffer& pending) {
+  if (pending.size() == 0) co_return true;
+  auto [ec, n] = co_await asio::async_write(to, pending.data(), use_nothrow);
+  pending.consume(pending.size());
+  co_return !ec;
+}
+
+}  // namespace
+
+awaitable<void> Session::tunnel(UpstreamConnection& upstream) {
+  using namespace asio::experimental::awaitable_operators;
+  stream_.expires_never();
+  upstream.stream.expires_never();
+  tcp::socket& down = stream_.socket();
+  tcp::socket& up = upstream.stream.socket();
+  // Bytes that arrived with the headers belong to the tunnel.
+  if (!co_await flush(up, buffer_) || !co_await flush(down, upstream.buffer)) co_return;
+  co_await (pump(down, up) && pump(up, down));
+}
+
+}  // namespace gantry::proxy

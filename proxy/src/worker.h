@@ -1,0 +1,101 @@
+// Worker: one thread, one io_context, its own acceptors, upstream pool, counters and
+// pinned snapshot. Everything here is touched by its own thread only, except the atomics
+// that the admin server reads.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "asio.h"
+#include "gantry/proxy/options.h"
+#include "gantry/proxy/worker_pool.h"
+#include "gantry/routing/snapshot.h"
+#include "gantry/routing/weighted_pick.h"
+#include "upstream_pool.h"
+
+namespace gantry::proxy {
+
+class Session;
+
+// A worker-local handle on the shared snapshot: sessions copy this pointer, whose
+// reference count no other thread touches (Envoy's thread-local snapshot idea).
+struct PinnedSnapshot {
+  routing::SnapshotPtr snapshot;
+};
+using PinnedPtr = std::shared_ptr<const PinnedSnapshot>;
+
+struct WorkerCounters {
+  std::atomic<uint64_t> connections{0}, requests{0}, upstream_connects{0}, upstream_reuses{0};
+  std::atomic<uint64_t> responses[6] = {};
+  void count_response(unsigned status) {
+    unsigned cls = status / 100;
+    if (cls < 6) responses[cls].fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
+class Worker {
+ public:
+  Worker(int index, const ProxyOptions& options);
+  ~Worker();
+
+  void start();
+  void post_snapshot(routing::SnapshotPtr snapshot, uint64_t version);
+  void post_drain();
+  void stop() { ioc_.stop(); }
+  void join();
+  bool finished() const { return finished_.load(); }
+
+  // Read by the admin thread.
+  uint64_t applied_version() const { return applied_version_.load(std::memory_order_acquire); }
+  size_t unbound() const { return unbound_.load(std::memory_order_acquire); }
+  std::vector<std::string> bind_errors() const;
+  WorkerCounters& counters() { return counters_; }
+
+  // Used by sessions on this worker's thread.
+  asio::io_context& ioc() { return ioc_; }
+  const ProxyOptions& options() const { return options_; }
+  const PinnedPtr& pinned() const { return pinned_; }
+  uint64_t random() { return rng_.next(); }
+  uint32_t next_endpoint(uint32_t cluster) { return cluster < rr_.size() ? rr_[cluster]++ : 0; }
+  UpstreamPool& upstreams() { return upstreams_; }
+  bool draining() const { return draining_; }
+  void add_session(Session* s) { sessions_.insert(s); }
+  void remove_session(Session* s) { sessions_.erase(s); }
+  std::unique_ptr<char[]> take_relay_buffer();
+  void give_relay_buffer(std::unique_ptr<char[]> buf);
+
+ private:
+  void apply(routing::SnapshotPtr snapshot, uint64_t version);
+  void drain();
+  awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor, std::string listener);
+
+  int index_;
+  const ProxyOptions& options_;
+  asio::io_context ioc_{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
+  std::thread thread_;
+  std::atomic<bool> finished_{false};
+
+  PinnedPtr pinned_;
+  std::vector<uint32_t> rr_;
+  routing::FastRandom rng_;
+  std::map<std::string, std::shared_ptr<tcp::acceptor>> acceptors_;
+  UpstreamPool upstreams_;
+  std::unordered_set<Session*> sessions_;
+  std::vector<std::unique_ptr<char[]>> relay_free_;
+  bool draining_ = false;
+
+  std::atomic<uint64_t> applied_version_{0};
+  std::atomic<size_t> unbound_{0};
+  mutable std::mutex errors_mutex_;  // guards bind_errors_: written on snapshot changes, read by admin
+  std::vector<std::string> bind_errors_;
+  WorkerCounters counters_;
+};
+
+}  // namespace gantry::proxy

@@ -1,0 +1,34 @@
+// RequestView: what routing may read of a request, so routing never includes Beast.
+#pragma once
+
+#include <string_view>
+
+namespace gantry::routing {
+
+struct RequestView {
+  std::string_view method;
+  std::string_view path;   // without the query
+  std::string_view query;  // without the '?'
+  // Returns the first value of a header (name is lowercase), or nullptr-data view when absent.
+  const void* headers = nullptr;
+  std::string_view (*header)(const void* headers, std::string_view lower_name, bool& found) = nullptr;
+
+  std::string_view find_header(std::string_view lower_name, bool& found) const {
+    found = false;
+    return header ? header(headers, lower_name, found) : std::string_view{};
+  }
+};
+
+// Splits a request target into path and query.
+inline void split_target(std::string_view target, std::string_view& path, std::string_view& query) {
+  size_t q = target.find('?');
+  if (q == std::string_view::npos) {
+    path = target;
+    query = {};
+  } else {
+    path = target.substr(0, q);
+    query = target.substr(q + 1);
+  }
+}
+
+}  // namespace gantry::routing

@@ -1,0 +1,98 @@
+// Snapshot: the immutable routing table the controller publishes and the proxy reads.
+//
+//   Listener (one bound address:port)
+//     -> ListenerScope (one Gateway listener hostname on that port; listener isolation)
+//       -> VirtualHost (one effective route hostname)
+//         -> Route (one HTTPRoute rule match, pre-sorted by precedence)
+//           -> WeightedCluster -> Cluster -> Endpoint
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gantry/routing/host_index.h"
+#include "gantry/routing/path_match.h"
+#include "gantry/routing/precedence.h"
+
+namespace gantry::routing {
+
+struct Endpoint {
+  std::string host;  // an IP literal, or a DNS name (ExternalName Services)
+  uint16_t port = 0;
+  bool operator==(const Endpoint&) const = default;
+};
+
+struct Cluster {
+  std::string name;  // "namespace/service:port"
+  std::vector<Endpoint> endpoints;
+};
+
+inline constexpr uint32_t kInvalidCluster = std::numeric_limits<uint32_t>::max();
+
+// A share of a route's traffic. cluster == kInvalidCluster marks a backendRef the
+// Gateway API says must answer 500 (not found, not permitted, wrong kind).
+struct WeightedCluster {
+  uint32_t cluster = kInvalidCluster;
+  uint32_t weight = 1;
+};
+
+// Provenance: which object, rule and match produced a route.
+struct SourceRef {
+  std::string kind;
+  std::string ns;
+  std::string name;
+  int rule = 0;
+  int match = 0;
+};
+
+struct RouteMatch {
+  PathMatch path;
+  std::string method;  // empty: any
+  std::vector<ValueMatch> headers;
+  std::vector<ValueMatch> query;
+};
+
+struct Route {
+  RouteMatch match;
+  std::vector<WeightedCluster> backends;
+  uint64_t total_weight = 0;
+  SourceRef source;
+  PrecedenceKey precedence;
+};
+
+struct VirtualHost {
+  std::string hostname;  // "" for any host
+  std::vector<Route> routes;
+};
+
+struct ListenerScope {
+  std::string name;      // "namespace/gateway/listener"
+  std::string hostname;  // "" for any host
+  HostIndex vhost_index;
+  std::vector<VirtualHost> vhosts;
+};
+
+struct Listener {
+  std::string name;     // "address:port" as bound
+  std::string address;  // IP literal to bind ("0.0.0.0", "127.0.1.1", "::")
+  uint16_t port = 0;    // the port to bind (after --port-map)
+  HostIndex scope_index;
+  std::vector<ListenerScope> scopes;
+};
+
+struct Snapshot {
+  uint64_t version = 0;
+  std::vector<Listener> listeners;
+  std::vector<Cluster> clusters;
+};
+
+using SnapshotPtr = std::shared_ptr<const Snapshot>;
+
+// Sorts every virtual host's routes by precedence and builds the host indexes.
+// Called once by the translator after it filled the snapshot.
+void finalize(Snapshot& snapshot);
+
+}  // namespace gantry::routing

@@ -1,0 +1,28 @@
+#include "gantry/routing/snapshot.h"
+
+#include <algorithm>
+
+namespace gantry::routing {
+
+void finalize(Snapshot& snapshot) {
+  for (Listener& listener : snapshot.listeners) {
+    listener.scope_index = HostIndex(WildcardDepth::AnyLabels);
+    for (uint32_t s = 0; s < listener.scopes.size(); ++s) {
+      ListenerScope& scope = listener.scopes[s];
+      listener.scope_index.add(scope.hostname, s);
+      scope.vhost_index = HostIndex(WildcardDepth::AnyLabels);
+      for (uint32_t v = 0; v < scope.vhosts.size(); ++v) {
+        VirtualHost& vhost = scope.vhosts[v];
+        std::stable_sort(vhost.routes.begin(), vhost.routes.end(),
+                         [](const Route& a, const Route& b) { return a.precedence < b.precedence; });
+        for (Route& route : vhost.routes) {
+          route.total_weight = 0;
+          for (const WeightedCluster& wc : route.backends) route.total_weight += wc.weight;
+        }
+        scope.vhost_index.add(vhost.hostname, v);
+      }
+    }
+  }
+}
+
+}  // namespace gantry::routing

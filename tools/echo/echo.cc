@@ -1,0 +1,365 @@
+// gantry-echo: see README.md. One io_context per thread, one coroutine per connection.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+
+#include <atomic>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+struct Config {
+  std::string address = "127.0.0.1";
+  unsigned short port = 3000;
+  std::string ns;
+  std::string pod;
+  int threads = 1;
+};
+Config g_config;
+std::atomic<uint64_t> g_connections{0};
+std::mutex g_retry_mutex;
+std::map<std::string, int> g_retry_counts;  // uuid -> requests seen (retry tests)
+
+std::string env_or(const char* name, std::string fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+// Go's textproto.CanonicalMIMEHeaderKey: "x-foo-bar" -> "X-Foo-Bar".
+std::string canonical(std::string_view name) {
+  std::string out(name);
+  bool upper = true;
+  for (char& c : out) {
+    if (c == ' ') return std::string(name);
+    c = upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c)))
+              : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    upper = c == '-';
+  }
+  return out;
+}
+
+// Go durations as the conformance tests use them: "500ms", "1s", "1.5s", "2m".
+std::chrono::milliseconds parse_duration(std::string_view s) {
+  double total = 0;
+  while (!s.empty()) {
+    size_t i = 0;
+    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+    double v = std::atof(std::string(s.substr(0, i)).c_str());
+    s.remove_prefix(i);
+    size_t j = 0;
+    while (j < s.size() && std::isalpha(static_cast<unsigned char>(s[j]))) ++j;
+    std::string_view unit = s.substr(0, j);
+    s.remove_prefix(j);
+    if (unit == "ms") total += v;
+    else if (unit == "s") total += v * 1000;
+    else if (unit == "m") total += v * 60000;
+    else if (unit == "us" || unit == "µs") total += v / 1000;
+    else if (unit == "h") total += v * 3600000;
+    if (i == 0 && j == 0) break;
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(total));
+}
+
+std::string query_param(std::string_view target, std::string_view name) {
+  size_t q = target.find('?');
+  if (q == std::string_view::npos) return {};
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name) return std::string(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+void apply_set_headers(http::fields& out, std::string_view spec) {
+  // "Name:value,Name2:value2"; a repeated name appends its value with ",".
+  std::map<std::string, std::string> values;
+  std::vector<std::string> order;
+  while (!spec.empty()) {
+    size_t comma = spec.find(',');
+    std::string_view item = spec.substr(0, comma);
+    size_t colon = item.find(':');
+    if (colon != std::string_view::npos) {
+      std::string name(item.substr(0, colon));
+      std::string value(item.substr(colon + 1));
+      while (!name.empty() && name.front() == ' ') name.erase(0, 1);
+      while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+      auto [it, fresh] = values.emplace(name, value);
+      if (fresh) order.push_back(name);
+      else it->second += "," + value;
+    }
+    if (comma == std::string_view::npos) break;
+    spec.remove_prefix(comma + 1);
+  }
+  for (const auto& name : order) out.set(name, values[name]);
+}
+
+asio::awaitable<void> websocket_echo(tcp::socket socket, http::request<http::empty_body> req) {
+  beast::websocket::stream<tcp::socket> ws(std::move(socket));
+  auto [ec] = co_await ws.async_accept(req, nothrow);
+  if (ec) co_return;
+  beast::flat_buffer buffer;
+  for (;;) {
+    auto [rec, n] = co_await ws.async_read(buffer, nothrow);
+    if (rec) co_return;
+    ws.text(ws.got_text());
+    auto [wec, wn] = co_await ws.async_write(buffer.data(), nothrow);
+    if (wec) co_return;
+    buffer.consume(buffer.size());
+  }
+}
+
+// Resets the connection (SO_LINGER 0), as echo-basic does for a failing retry request.
+void reset(tcp::socket& socket) {
+  boost::system::error_code ec;
+  socket.set_option(asio::socket_base::linger(true, 0), ec);
+  socket.close(ec);
+}
+
+asio::awaitable<void> stream_bytes(tcp::socket& socket, uint64_t size, bool chunked, bool keep_alive, unsigned version) {
+  http::response<http::buffer_body> res{http::status::ok, version};
+  res.set(http::field::content_type, "application/octet-stream");
+  if (chunked) res.chunked(true);
+  else res.content_length(size);
+  res.keep_alive(keep_alive);
+  http::response_serializer<http::buffer_body> sr{res};
+  std::vector<char> block(64 * 1024, 'x');
+  res.body().data = nullptr;
+  res.body().more = true;
+  auto [hec, hn] = co_await http::async_write_header(socket, sr, nothrow);
+  if (hec) co_return;
+  uint64_t left = size;
+  while (left > 0) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(left, block.size()));
+    res.body().data = block.data();
+    res.body().size = n;
+    left -= n;
+    res.body().more = left > 0;
+    auto [ec, wn] = co_await http::async_write(socket, sr, nothrow);
+    if (ec == http::error::need_buffer) continue;
+    if (ec) co_return;
+  }
+  if (!sr.is_done()) {
+    res.body().data = nullptr;
+    res.body().size = 0;
+    res.body().more = false;
+    co_await http::async_write(socket, sr, nothrow);
+  }
+}
+
+asio::awaitable<void> serve(tcp::socket socket) {
+  const uint64_t connection = ++g_connections;
+  boost::system::error_code ec;
+  std::string remote = socket.remote_endpoint(ec).address().to_string() + ":" +
+                       std::to_string(ec ? 0 : socket.remote_endpoint(ec).port());
+  beast::flat_buffer buffer;
+  std::vector<char> sink(64 * 1024);
+  for (;;) {
+    http::request_parser<http::buffer_body> parser;
+    parser.body_limit(boost::none);
+    auto [rec, rn] = co_await http::async_read_header(socket, buffer, parser, nothrow);
+    if (rec) co_return;
+    auto& req = parser.get();
+    if (beast::websocket::is_upgrade(req)) {
+      http::request<http::empty_body> upgrade_req;
+      upgrade_req.method(req.method());
+      upgrade_req.target(req.target());
+      upgrade_req.version(req.version());
+      for (const auto& f : req) upgrade_req.insert(f.name_string(), f.value());
+      co_await websocket_echo(std::move(socket), std::move(upgrade_req));
+      co_return;
+    }
+    // Read (and count) the body without keeping it.
+    uint64_t body_bytes = 0, body_sum = 0;
+    while (!parser.is_done()) {
+      req.body().data = sink.data();
+      req.body().size = sink.size();
+      auto [bec, bn] = co_await http::async_read(socket, buffer, parser, nothrow);
+      if (bec == http::error::need_buffer) bec = {};
+      if (bec) co_return;
+      size_t got = sink.size() - req.body().size;
+      body_bytes += got;
+      for (size_t i = 0; i < got; ++i) body_sum += static_cast<unsigned char>(sink[i]);
+    }
+    std::string target(req.target());
+    std::string path = target.substr(0, target.find('?'));
+    bool keep_alive = req.keep_alive();
+    std::cout << "Echoing back request made to " << target << " to client (" << remote << ")" << std::endl;
+
+    if (std::string d = query_param(target, "delay"); !d.empty()) {
+      asio::steady_timer t(socket.get_executor(), parse_duration(d));
+      co_await t.async_wait(nothrow);
+    }
+
+    http::response<http::string_body> res{http::status::ok, req.version()};
+    if (path == "/health") {
+      res.body() = "OK";
+    } else if (path.rfind("/status/", 0) == 0) {
+      res.result(static_cast<unsigned>(std::atoi(path.c_str() + 8)));
+    } else if (path.rfind("/bytes/", 0) == 0) {
+      uint64_t size = std::strtoull(path.c_str() + 7, nullptr, 10);
+      co_await stream_bytes(socket, size, query_param(target, "chunked") == "1", keep_alive, req.version());
+      if (!keep_alive) co_return;
+      continue;
+    } else if (path.rfind("/retry/", 0) == 0 && !query_param(target, "uuid").empty()) {
+      std::string uuid = query_param(target, "uuid");
+      int succeed_after = std::atoi(query_param(target, "succeedAfter").c_str());
+      int seen;
+      {
+        std::lock_guard lock(g_retry_mutex);
+        seen = ++g_retry_counts[uuid];
+      }
+      if (seen <= succeed_after) {
+        if (std::string d = query_param(target, "delayRetry"); !d.empty()) {
+          asio::steady_timer t(socket.get_executor(), parse_duration(d));
+          co_await t.async_wait(nothrow);
+        }
+        std::string code = query_param(target, "responseCode");
+        if (code.empty()) {
+          reset(socket);
+          co_return;
+        }
+        res.result(static_cast<unsigned>(std::atoi(code.c_str())));
+        res.keep_alive(keep_alive);
+        res.prepare_payload();
+        auto [wec, wn] = co_await http::async_write(socket, res, nothrow);
+        if (wec || !keep_alive) co_return;
+        continue;
+      }
+    }
+    if (res.result() == http::status::ok && path != "/health") {
+      json::object headers;
+      for (const auto& f : req) {
+        std::string name = canonical(f.name_string());
+        auto& arr = headers[name];
+        if (!arr.is_array()) arr = json::array();
+        arr.get_array().emplace_back(json::string(f.value()));
+      }
+      json::object body{{"path", target},
+                        {"host", std::string(req[http::field::host])},
+                        {"method", std::string(req.method_string())},
+                        {"proto", req.version() == 10 ? "HTTP/1.0" : "HTTP/1.1"},
+                        {"headers", std::move(headers)},
+                        {"namespace", g_config.ns},
+                        {"ingress", ""},
+                        {"service", ""},
+                        {"pod", g_config.pod},
+                        {"httpPort", std::to_string(g_config.port)},
+                        {"connection", connection},
+                        {"bodyBytes", body_bytes},
+                        {"bodySum", body_sum}};
+      res.set(http::field::content_type, "application/json");
+      res.body() = json::serialize(body);
+    }
+    if (auto spec = req.find("X-Echo-Set-Header"); spec != req.end()) apply_set_headers(res.base(), spec->value());
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    auto [wec, wn] = co_await http::async_write(socket, res, nothrow);
+    if (wec || !keep_alive) {
+      socket.shutdown(tcp::socket::shutdown_send, ec);
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<void> accept(tcp::acceptor& acceptor) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(nothrow);
+    if (ec) {
+      if (ec == asio::error::operation_aborted) co_return;
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)), asio::detached);
+  }
+}
+
+void usage() {
+  std::cout << "usage: gantry-echo [--address ADDR] [--port N] [--namespace NS] [--pod NAME] [--threads N]\n"
+               "  defaults: 127.0.0.1, $HTTP_PORT or 3000, $NAMESPACE, $POD_NAME, 1\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  g_config.port = static_cast<unsigned short>(std::atoi(env_or("HTTP_PORT", "3000").c_str()));
+  g_config.ns = env_or("NAMESPACE", "");
+  g_config.pod = env_or("POD_NAME", "");
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::cerr << "gantry-echo: " << a << " needs a value\n";
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--address") g_config.address = next();
+    else if (a == "--port") g_config.port = static_cast<unsigned short>(std::atoi(next().c_str()));
+    else if (a == "--namespace") g_config.ns = next();
+    else if (a == "--pod") g_config.pod = next();
+    else if (a == "--threads") g_config.threads = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--help" || a == "-h") { usage(); return 0; }
+    else { std::cerr << "gantry-echo: unknown argument " << a << "\n"; usage(); return 2; }
+  }
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  try {
+    auto address = asio::ip::make_address(g_config.address);
+    for (int t = 0; t < g_config.threads; ++t) {
+      contexts.push_back(std::make_unique<asio::io_context>(1));
+      auto acc = std::make_unique<tcp::acceptor>(*contexts.back());
+      tcp::endpoint ep(address, g_config.port);
+      acc->open(ep.protocol());
+      acc->set_option(asio::socket_base::reuse_address(true));
+      int one = 1;
+      ::setsockopt(acc->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+      acc->bind(ep);
+      acc->listen(4096);
+      asio::co_spawn(*contexts.back(), accept(*acc), asio::detached);
+      acceptors.push_back(std::move(acc));
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "gantry-echo: cannot listen on " << g_config.address << ":" << g_config.port << ": " << e.what() << "\n";
+    return 1;
+  }
+  std::cerr << "gantry-echo listening on " << g_config.address << ":" << g_config.port << std::endl;
+  asio::signal_set signals(*contexts.front(), SIGINT, SIGTERM);
+  signals.async_wait([&](auto, int) {
+    for (auto& c : contexts) c->stop();
+  });
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < contexts.size(); ++t) threads.emplace_back([&, t] { contexts[t]->run(); });
+  contexts.front()->run();
+  for (auto& c : contexts) c->stop();
+  for (auto& th : threads) th.join();
+  return 0;
+}

@@ -68,9 +68,10 @@ awaitable<bool> Session::send_error(ProxyError error, std::string_view detail) {
   }
   body += "\n";
   res.body() = std::move(body);
-  // A request whose body was not read cannot share the connection with the next one.
-  bool keep = parser_ && parser_->is_header_done() && parser_->is_done() && parser_->get().keep_alive() &&
-              !worker_.draining();
+  // A malformed request leaves the stream in an unknown state, and a request whose body
+  // was not read cannot share the connection with the next one.
+  bool keep = error != ProxyError::BadRequest && parser_ && parser_->is_header_done() && parser_->is_done() &&
+              parser_->get().keep_alive() && !worker_.draining();
   if (parser_ && parser_->is_header_done()) res.version(parser_->get().version());
   res.keep_alive(keep);
   res.prepare_payload();

@@ -1,0 +1,225 @@
+// Every error a client can see, provoked for real; none hangs, none disturbs another
+// connection, none crashes the proxy.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include "harness.h"
+
+namespace gantry::test {
+namespace {
+
+// A backend that answers every connection with fixed bytes and then closes: for
+// malformed and truncated responses.
+class RawBackend {
+ public:
+  explicit RawBackend(std::string reply) : reply_(std::move(reply)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    ::listen(fd_, 64);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) continue;
+        char buf[4096];
+        ::recv(c, buf, sizeof buf, 0);  // the request header
+        ::send(c, reply_.data(), reply_.size(), MSG_NOSIGNAL);
+        ::close(c);
+      }
+    });
+  }
+  ~RawBackend() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  uint16_t port = 0;
+
+ private:
+  std::string reply_;
+  int fd_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// A listening socket that never accepts, its backlog filled: connects to it stall.
+class BlackHole {
+ public:
+  BlackHole() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    ::listen(fd_, 0);
+    for (int i = 0; i < 8; ++i) {
+      int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
+      fillers_.push_back(c);
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  ~BlackHole() {
+    for (int c : fillers_) ::close(c);
+    ::close(fd_);
+  }
+  uint16_t port = 0;
+
+ private:
+  int fd_;
+  std::vector<int> fillers_;
+};
+
+class ErrorsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    auto manifests = dir_->path() / "manifests";
+    std::filesystem::create_directories(manifests);
+    echo_ = new Echo("ok-1-a", dir_->path());
+    garbage_ = new RawBackend("this is not http\r\n\r\n");
+    truncated_ = new RawBackend("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\nonly a little");
+    hole_ = new BlackHole();
+    std::string m = gateway_manifest();
+    m += service_manifest("ok", {echo_->port});
+    m += service_manifest("down", {free_port()});
+    m += service_manifest("garbage", {garbage_->port});
+    m += service_manifest("truncated", {truncated_->port});
+    m += service_manifest("hole", {hole_->port});
+    m += service_manifest("unready", {echo_->port}, false);
+    for (const char* s : {"ok", "down", "garbage", "truncated", "hole", "unready"})
+      m += route_manifest(s, std::string(s) + ".example.com", "  - backendRefs: [{name: " + std::string(s) + ", port: 8080}]\n");
+    m += route_manifest("invalid", "invalid.example.com", "  - backendRefs: [{name: no-such-service, port: 8080}]\n");
+    write_file(manifests / "all.yaml", m);
+    gantry_ = new Gantry(manifests, {"--header-timeout", "500", "--idle-timeout", "700", "--response-timeout", "600",
+                                     "--connect-timeout", "400"});
+    ASSERT_TRUE(gantry_->wait_ready()) << gantry_->log();
+  }
+  static void TearDownTestSuite() {
+    delete gantry_;
+    delete echo_;
+    delete garbage_;
+    delete truncated_;
+    delete hole_;
+    delete dir_;
+  }
+  void TearDown() override { ASSERT_TRUE(gantry_->process->running()) << "gantry died: " << gantry_->log(); }
+
+  static TempDir* dir_;
+  static Echo* echo_;
+  static RawBackend* garbage_;
+  static RawBackend* truncated_;
+  static BlackHole* hole_;
+  static Gantry* gantry_;
+};
+TempDir* ErrorsTest::dir_;
+Echo* ErrorsTest::echo_;
+RawBackend* ErrorsTest::garbage_;
+RawBackend* ErrorsTest::truncated_;
+BlackHole* ErrorsTest::hole_;
+Gantry* ErrorsTest::gantry_;
+
+TEST_F(ErrorsTest, NoRouteIs404) { EXPECT_EQ(curl_status(gantry_->port, "nowhere.example.com", "/"), 404); }
+
+TEST_F(ErrorsTest, InvalidBackendRefIs500) { EXPECT_EQ(curl_status(gantry_->port, "invalid.example.com", "/"), 500); }
+
+TEST_F(ErrorsTest, BackendDownIs502) {
+  auto r = curl(gantry_->port, "down.example.com", "/", "-w '\\n%{http_code}'");
+  EXPECT_NE(r.out.find("\n502"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("connect to 127.0.0.1:"), std::string::npos) << "the body says what failed: " << r.out;
+}
+
+TEST_F(ErrorsTest, NoReadyEndpointIs503) { EXPECT_EQ(curl_status(gantry_->port, "unready.example.com", "/"), 503); }
+
+TEST_F(ErrorsTest, MalformedResponseIs502) { EXPECT_EQ(curl_status(gantry_->port, "garbage.example.com", "/"), 502); }
+
+TEST_F(ErrorsTest, ResetBeforeResponseIs502) {
+  // echo resets the connection (SO_LINGER 0) for the first requests of a retry uuid.
+  EXPECT_EQ(curl_status(gantry_->port, "ok.example.com", "/retry/x?uuid=reset-1&succeedAfter=5"), 502);
+}
+
+TEST_F(ErrorsTest, StalledBackendIs504) {
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(curl_status(gantry_->port, "ok.example.com", "/slow?delay=5s"), 504);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+}
+
+TEST_F(ErrorsTest, ConnectTimeoutIs504) {
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(curl_status(gantry_->port, "hole.example.com", "/"), 504);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+}
+
+TEST_F(ErrorsTest, ClosedMidResponseEndsTheClientConnection) {
+  // The status line is already out: the only honest signal left is closing early.
+  auto start = std::chrono::steady_clock::now();
+  auto r = curl(gantry_->port, "truncated.example.com", "/", "-o /dev/null");
+  EXPECT_EQ(r.exit_code, 18) << "curl: partial file";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+}
+
+TEST_F(ErrorsTest, MalformedRequestIs400) {
+  RawResult r = raw_exchange(gantry_->port, "GET / HTTP/1.1\r\nHost: ok.example.com\r\nBad Header Line\r\n\r\n", 3s);
+  EXPECT_TRUE(r.response.starts_with("HTTP/1.1 400")) << r.response;
+  EXPECT_TRUE(r.closed);
+  r = raw_exchange(gantry_->port, "GARBAGE\r\n\r\n", 3s);
+  EXPECT_TRUE(r.response.starts_with("HTTP/1.1 400")) << r.response;
+  EXPECT_TRUE(r.closed);
+  r = raw_exchange(gantry_->port, "GET / HTTP/1.1\r\n\r\n", 3s);
+  EXPECT_TRUE(r.response.starts_with("HTTP/1.1 400")) << "HTTP/1.1 needs Host: " << r.response;
+  EXPECT_TRUE(r.closed);
+  EXPECT_LT(r.elapsed, 300ms) << "a 400 closes the connection at once";
+}
+
+TEST_F(ErrorsTest, HugeHeaderIs431) {
+  std::string req = "GET / HTTP/1.1\r\nHost: ok.example.com\r\nX-Big: " + std::string(80 * 1024, 'a') + "\r\n\r\n";
+  RawResult r = raw_exchange(gantry_->port, req, 3s);
+  EXPECT_TRUE(r.response.starts_with("HTTP/1.1 431")) << r.response.substr(0, 200);
+}
+
+TEST_F(ErrorsTest, SlowlorisIsCutOffByTheHeaderTimeout) {
+  RawResult r = raw_exchange(gantry_->port, "GET / HTTP/1.1\r\nHost: ok.exa", 5s);
+  EXPECT_TRUE(r.closed);
+  EXPECT_LT(r.elapsed, 2s);
+  EXPECT_TRUE(r.response.empty() || r.response.starts_with("HTTP/1.1 408")) << r.response;
+}
+
+TEST_F(ErrorsTest, IdleKeepAliveConnectionIsClosed) {
+  RawResult r = raw_exchange(gantry_->port, "GET / HTTP/1.1\r\nHost: ok.example.com\r\n\r\n", 5s);
+  EXPECT_TRUE(r.response.starts_with("HTTP/1.1 200")) << r.response;
+  EXPECT_TRUE(r.closed);
+  EXPECT_LT(r.elapsed, 2500ms);
+  EXPECT_GE(r.elapsed, 600ms);
+}
+
+TEST_F(ErrorsTest, AStalledRequestDoesNotDelayOthers) {
+  auto slow = std::async(std::launch::async, [] { return curl_status(gantry_->port, "ok.example.com", "/s?delay=5s"); });
+  std::this_thread::sleep_for(100ms);
+  for (int i = 0; i < 20; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(curl_status(gantry_->port, "ok.example.com", "/fast"), 200);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 400ms);
+  }
+  EXPECT_EQ(slow.get(), 504);
+}
+
+}  // namespace
+}  // namespace gantry::test

@@ -1,0 +1,87 @@
+// Process lifecycle: graceful stop on SIGTERM, the command-line contract, determinism.
+#include <signal.h>
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include "harness.h"
+
+namespace gantry::test {
+namespace {
+
+TEST(Lifecycle, SigtermDrainsInFlightRequestsAndExitsZero) {
+  TempDir dir;
+  auto manifests = dir.path() / "manifests";
+  std::filesystem::create_directories(manifests);
+  Echo echo("drain-1-a", dir.path());
+  write_file(manifests / "all.yaml", gateway_manifest() + service_manifest("drain", {echo.port}) +
+                                         route_manifest("drain", "", "  - backendRefs: [{name: drain, port: 8080}]\n"));
+  Gantry gantry(manifests, {"--drain-timeout", "5000"});
+  ASSERT_TRUE(gantry.wait_ready()) << gantry.log();
+  auto in_flight = std::async(std::launch::async, [&] { return curl_status(gantry.port, "a", "/slow?delay=1s"); });
+  std::this_thread::sleep_for(300ms);
+  gantry.process->signal(SIGTERM);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(curl_status(gantry.port, "a", "/new", "--max-time 2"), 0) << "no new connections while draining";
+  EXPECT_EQ(in_flight.get(), 200) << gantry.log();
+  auto code = gantry.process->wait(5s);
+  ASSERT_TRUE(code.has_value()) << "gantry did not exit after draining";
+  EXPECT_EQ(*code, 0) << gantry.log();
+}
+
+TEST(Lifecycle, DrainTimeoutBoundsTheWait) {
+  TempDir dir;
+  auto manifests = dir.path() / "manifests";
+  std::filesystem::create_directories(manifests);
+  Echo echo("drain-1-a", dir.path());
+  write_file(manifests / "all.yaml", gateway_manifest() + service_manifest("drain", {echo.port}) +
+                                         route_manifest("drain", "", "  - backendRefs: [{name: drain, port: 8080}]\n"));
+  Gantry gantry(manifests, {"--drain-timeout", "300"});
+  ASSERT_TRUE(gantry.wait_ready()) << gantry.log();
+  auto stuck = std::async(std::launch::async, [&] { return curl_status(gantry.port, "a", "/stuck?delay=10s"); });
+  std::this_thread::sleep_for(200ms);
+  auto start = std::chrono::steady_clock::now();
+  gantry.process->signal(SIGTERM);
+  auto code = gantry.process->wait(5s);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  stuck.get();
+}
+
+TEST(CommandLine, TranslateIsByteIdenticalAcrossRuns) {
+  TempDir dir;
+  write_file(dir.path() / "m.yaml", gateway_manifest() + service_manifest("a", {3001, 3002}) +
+                                        route_manifest("r", "x.example.com", "  - backendRefs: [{name: a, port: 8080}]\n"));
+  std::string cmd = std::string(GANTRY_BIN) + " translate --manifests " + dir.path().string();
+  auto first = run(cmd);
+  ASSERT_EQ(first.exit_code, 0);
+  EXPECT_NE(first.out.find("x.example.com"), std::string::npos);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(run(cmd).out, first.out);
+}
+
+TEST(CommandLine, BadFlagsAreExplained) {
+  auto r = run(std::string(GANTRY_BIN) + " serve --manifests x --port-map 80 2>&1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("--port-map: '80' is not FROM:TO"), std::string::npos) << r.out;
+  r = run(std::string(GANTRY_BIN) + " serve 2>&1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("--manifests PATH is required"), std::string::npos) << r.out;
+  r = run(std::string(GANTRY_BIN) + " serve --manifests x --bogus 2>&1");
+  EXPECT_NE(r.out.find("unknown flag --bogus"), std::string::npos) << r.out;
+  r = run(std::string(GANTRY_BIN) + " serve --help");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("--manifests PATH..."), std::string::npos);
+}
+
+TEST(CommandLine, BrokenManifestIsReportedWithFileAndLine) {
+  TempDir dir;
+  write_file(dir.path() / "bad.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: [unclosed\n");
+  auto r = run(std::string(GANTRY_BIN) + " translate --manifests " + dir.path().string() + " 2>&1 >/dev/null");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("bad.yaml:"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace gantry::test

@@ -1,0 +1,93 @@
+#include "gantry/controller/objects/decode.h"
+
+#include <gtest/gtest.h>
+
+#include "gantry/controller/sources/file_source.h"
+
+namespace gantry::controller {
+namespace {
+
+struct ErrorCase {
+  std::string name;
+  std::string text;
+  std::string want_prefix;  // the message starts with "file:line: ..."
+  std::string want_part;    // and mentions this
+};
+
+class ManifestErrorTest : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(ManifestErrorTest, ReportsFileAndLine) {
+  auto r = parse_manifest("m.yaml", GetParam().text);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.error().message.starts_with(GetParam().want_prefix)) << r.error().message;
+  EXPECT_NE(r.error().message.find(GetParam().want_part), std::string::npos) << r.error().message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ManifestErrorTest,
+    ::testing::Values(
+        ErrorCase{"bad_indentation", "kind: Service\n  name: x\n bad: [\n", "m.yaml:", "m.yaml:"},
+        ErrorCase{"unclosed_flow_sequence", "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  ports: [1, 2\n",
+                  "m.yaml:", "m.yaml:"},
+        ErrorCase{"port_not_a_number",
+                  "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: g\nspec:\n  listeners:\n"
+                  "  - name: http\n    port: eighty\n    protocol: HTTP\n",
+                  "m.yaml:8:", "spec.listeners[0].port: expected an integer"},
+        ErrorCase{"listeners_not_a_list",
+                  "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: g\nspec:\n  listeners: 3\n",
+                  "m.yaml:6:", "spec.listeners: expected a list"},
+        ErrorCase{"second_document_bad",
+                  "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Service\nmetadata:\n"
+                  "  name: s\nspec:\n  ports:\n  - port: [1]\n",
+                  "m.yaml:11:", "Service (s): spec.ports[0].port"},
+        ErrorCase{"missing_name", "apiVersion: v1\nkind: Service\nmetadata: {namespace: x}\n", "m.yaml:", "metadata.name"},
+        ErrorCase{"document_not_a_mapping", "- a\n- b\n", "m.yaml:1:", "mapping"}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(Manifest, UnknownKindsAreIgnoredWithANote) {
+  auto r = parse_manifest("m.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->objects.empty());
+  ASSERT_EQ(r->ignored.size(), 1u);
+  EXPECT_EQ(r->ignored[0], "m.yaml:1: kind ConfigMap ignored");
+}
+
+TEST(Manifest, QuotedScalarsStayStrings) {
+  auto v = yaml_to_json("a: \"80\"\nb: 80\nc: 'true'\nd: true\ne: ~\n");
+  ASSERT_TRUE(v.ok());
+  const auto& o = v->get_object();
+  EXPECT_TRUE(o.at("a").is_string());
+  EXPECT_TRUE(o.at("b").is_int64());
+  EXPECT_TRUE(o.at("c").is_string());
+  EXPECT_TRUE(o.at("d").is_bool());
+  EXPECT_TRUE(o.at("e").is_null());
+}
+
+TEST(Manifest, DecodesAListOfObjects) {
+  auto r = parse_manifest("m.yaml",
+                          "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: a}\n"
+                          "- apiVersion: v1\n  kind: Namespace\n  metadata: {name: b}\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->objects.size(), 2u);
+}
+
+TEST(Manifest, DefaultsFollowTheApi) {
+  auto r = parse_manifest("m.yaml",
+                          "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\nspec:\n"
+                          "  parentRefs: [{name: g}]\n  rules:\n  - matches: [{headers: [{name: X, value: y}]}]\n"
+                          "    backendRefs: [{name: s, port: 80}]\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto& route = std::get<HTTPRoute>(r->objects.at(0).object);
+  EXPECT_EQ(route.meta.ns, "default");
+  EXPECT_EQ(route.meta.source, "m.yaml:1");
+  EXPECT_EQ(route.parent_refs.at(0).kind, "Gateway");
+  EXPECT_EQ(route.parent_refs.at(0).group, kGatewayGroup);
+  EXPECT_EQ(route.rules.at(0).matches.at(0).path.type, "PathPrefix");
+  EXPECT_EQ(route.rules.at(0).matches.at(0).path.value, "/");
+  EXPECT_EQ(route.rules.at(0).matches.at(0).headers.at(0).type, "Exact");
+  EXPECT_EQ(route.rules.at(0).backend_refs.at(0).weight, 1);
+  EXPECT_EQ(route.rules.at(0).backend_refs.at(0).kind, "Service");
+}
+
+}  // namespace
+}  // namespace gantry::controller

@@ -144,9 +144,13 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint) {
   res.body().data = nullptr;
   res.body().size = 0;
   res.body().more = !rp->is_done();
-  stream_.expires_after(opt.idle_timeout);
-  auto [wec, wn] = co_await http::async_write_header(stream_, rs, use_nothrow);
-  if (wec) co_return false;
+  // When the body (or its first part) has already arrived, header and body leave in one
+  // write; otherwise the header goes first, so a slow stream starts at once.
+  if (!rp->is_done() && conn->buffer.size() == 0) {
+    stream_.expires_after(opt.idle_timeout);
+    auto [wec, wn] = co_await http::async_write_header(stream_, rs, use_nothrow);
+    if (wec) co_return false;
+  }
   if (!rs.is_done()) {
     RelayResult r = co_await relay_body(conn->stream, conn->buffer, *rp, stream_, rs, relay(), opt.relay_buffer,
                                         opt.response_timeout, opt.idle_timeout);

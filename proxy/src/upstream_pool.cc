@@ -33,7 +33,11 @@ UpstreamPtr UpstreamPool::acquire(std::string_view key) {
   while (!stack.empty()) {
     UpstreamPtr c = std::move(stack.back());
     stack.pop_back();
-    if (now - c->idle_since < max_idle_ && still_open(*c)) return c;
+    auto idle = now - c->idle_since;
+    if (idle >= max_idle_) continue;
+    // A connection back in the pool for under a second is taken on trust (a peek is a
+    // syscall per request); a request that finds it dead is retried when it can be.
+    if (idle < std::chrono::seconds(1) || still_open(*c)) return c;
   }
   return nullptr;
 }

@@ -77,7 +77,9 @@ class Worker {
 
   int index_;
   const ProxyOptions& options_;
-  asio::io_context ioc_{1};
+  // Only this thread touches its sockets, so the reactor needs no locks; posts from other
+  // threads (publish, drain) still go through the locked scheduler queue.
+  asio::io_context ioc_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
   std::thread thread_;
   std::atomic<bool> finished_{false};

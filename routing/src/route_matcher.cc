@@ -23,9 +23,9 @@ const Route* match_route(const Listener& listener, std::string_view host, const 
   const ListenerScope& scope = listener.scopes[*scope_index];
   auto vhost_index = scope.vhost_index.find(host);
   if (!vhost_index) return nullptr;
-  for (const Route& route : scope.vhosts[*vhost_index].routes)
-    if (route_matches(route.match, request)) return &route;
-  return nullptr;
+  const VirtualHost& vhost = scope.vhosts[*vhost_index];
+  int found = vhost.path_index.find(vhost.routes, request);
+  return found < 0 ? nullptr : &vhost.routes[found];
 }
 
 }  // namespace gantry::routing

@@ -19,6 +19,7 @@ void finalize(Snapshot& snapshot) {
           route.total_weight = 0;
           for (const WeightedCluster& wc : route.backends) route.total_weight += wc.weight;
         }
+        vhost.path_index.build(vhost.routes);
         scope.vhost_index.add(vhost.hostname, v);
       }
     }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "gantry/routing/host_index.h"
+#include "gantry/routing/path_index.h"
 #include "gantry/routing/path_match.h"
 #include "gantry/routing/precedence.h"
 
@@ -65,7 +66,8 @@ struct Route {
 
 struct VirtualHost {
   std::string hostname;  // "" for any host
-  std::vector<Route> routes;
+  std::vector<Route> routes;  // sorted by precedence
+  PathIndex path_index;
 };
 
 struct ListenerScope {

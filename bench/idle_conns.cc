@@ -1,0 +1,54 @@
+// idle_conns: opens N keep-alive connections to 127.0.0.1:PORT, sends one request on
+// each, reads its response, then holds them all until stdin closes. Prints "ready N"
+// once every connection has had its response. For the idle-memory measurement.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: idle_conns PORT N [HOST]\n");
+    return 2;
+  }
+  int port = std::atoi(argv[1]);
+  int n = std::atoi(argv[2]);
+  std::string host = argc > 3 ? argv[3] : "localhost";
+  rlimit rl{static_cast<rlim_t>(n + 64), static_cast<rlim_t>(n + 64)};
+  setrlimit(RLIMIT_NOFILE, &rl);
+  std::string req = "GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n";
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::vector<int> fds;
+  int ok = 0;
+  for (int i = 0; i < n; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      std::perror("connect");
+      break;
+    }
+    if (send(fd, req.data(), req.size(), 0) != static_cast<ssize_t>(req.size())) break;
+    fds.push_back(fd);
+    // Read the response (small: "ok") so the connection is idle between requests.
+    char buf[4096];
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 5000) > 0 && recv(fd, buf, sizeof buf, 0) > 0) ++ok;
+  }
+  std::printf("ready %d\n", ok);
+  std::fflush(stdout);
+  char c;
+  while (read(0, &c, 1) > 0) {
+  }
+  for (int fd : fds) close(fd);
+  return 0;
+}

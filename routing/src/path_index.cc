@@ -1,0 +1,99 @@
+#include "gantry/routing/path_index.h"
+
+#include <re2/set.h>
+
+#include <algorithm>
+
+#include "gantry/routing/route_matcher.h"
+#include "gantry/routing/snapshot.h"
+
+namespace gantry::routing {
+namespace {
+
+std::string_view trim_slashes(std::string_view p) {
+  while (!p.empty() && p.back() == '/') p.remove_suffix(1);
+  return p;
+}
+
+// The first route of `list` (ascending indices) whose whole match holds, if it beats `best`.
+void consider(const std::vector<uint32_t>& list, const std::vector<Route>& routes, const RequestView& request,
+              int& best) {
+  for (uint32_t i : list) {
+    if (best >= 0 && static_cast<int>(i) >= best) return;
+    if (route_matches(routes[i].match, request)) {
+      best = static_cast<int>(i);
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+void PathIndex::build(const std::vector<Route>& routes) {
+  exact_.clear();
+  prefix_.clear();
+  other_.clear();
+  for (uint32_t i = 0; i < routes.size(); ++i) {
+    const PathMatch& p = routes[i].match.path;
+    switch (p.type) {
+      case PathMatchType::Exact: exact_[p.value].push_back(i); break;
+      case PathMatchType::PathPrefix: prefix_[std::string(trim_slashes(p.value))].push_back(i); break;
+      case PathMatchType::RegularExpression: other_.push_back(i); break;
+    }
+  }
+  regex_set_.reset();
+  if (!other_.empty()) {
+    re2::RE2::Options opts;
+    opts.set_log_errors(false);
+    opts.set_max_mem(int64_t{256} << 20);
+    auto set = std::make_shared<re2::RE2::Set>(opts, re2::RE2::ANCHOR_BOTH);
+    bool ok = true;
+    for (uint32_t i : other_) ok = ok && set->Add(routes[i].match.path.value, nullptr) >= 0;
+    if (ok && set->Compile()) regex_set_ = set;
+  }
+}
+
+int PathIndex::find(const std::vector<Route>& routes, const RequestView& request) const {
+  int best = -1;
+  std::string_view path = request.path;
+  if (!exact_.empty()) {
+    if (auto it = exact_.find(path); it != exact_.end()) consider(it->second, routes, request, best);
+  }
+  if (!prefix_.empty()) {
+    // A prefix matches at a segment boundary: probe "", then every "/a", "/a/b", ... and
+    // the whole path without its trailing slashes.
+    for (size_t pos = 0; pos <= path.size(); ++pos) {
+      if (pos != path.size() && path[pos] != '/') continue;
+      std::string_view key = pos == path.size() ? trim_slashes(path) : path.substr(0, pos);
+      if (pos != path.size() && pos > 0 && path[pos - 1] == '/') continue;  // "//": same key as before
+      if (auto it = prefix_.find(key); it != prefix_.end()) consider(it->second, routes, request, best);
+      if (pos == path.size()) break;
+    }
+  }
+  if (other_.empty()) return best;
+  if (regex_set_) {
+    // Reused across calls on this thread: no allocation per request once warm.
+    thread_local std::vector<int> hits;
+    hits.clear();
+    const auto* set = static_cast<const re2::RE2::Set*>(regex_set_.get());
+    re2::RE2::Set::ErrorInfo info;
+    if (set->Match(re2::StringPiece(path.data(), path.size()), &hits, &info)) {
+      std::sort(hits.begin(), hits.end());
+      for (int h : hits) {
+        uint32_t i = other_[static_cast<size_t>(h)];
+        if (best >= 0 && static_cast<int>(i) >= best) break;
+        if (route_matches(routes[i].match, request)) {
+          best = static_cast<int>(i);
+          break;
+        }
+      }
+      return best;
+    }
+    if (info.kind == re2::RE2::Set::kNoError) return best;  // nothing matched
+    // The automaton ran out of memory for this input: fall back to the plain scan.
+  }
+  consider(other_, routes, request, best);
+  return best;
+}
+
+}  // namespace gantry::routing

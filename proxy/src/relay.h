@@ -26,10 +26,14 @@ awaitable<RelayResult> relay_body(In& in, beast::flat_buffer& in_buffer, http::p
       body.data = buf;
       body.size = size;
       in.expires_after(read_timeout);
-      auto [ec, n] = co_await http::async_read(in, in_buffer, p, use_nothrow);
+      // read_some: forward what has arrived instead of waiting for a full buffer, so a
+      // stream flows at its own pace and a broken upstream still delivers what it sent.
+      auto [ec, n] = co_await http::async_read_some(in, in_buffer, p, use_nothrow);
       if (ec == http::error::need_buffer) ec = {};
       if (ec) co_return RelayResult{RelayFailure::Input, ec};
       body.size = size - body.size;
+      // A read that only consumed framing (a chunk header) has nothing to pass on yet.
+      if (body.size == 0 && !p.is_done()) continue;
       body.data = buf;
       body.more = !p.is_done();
     } else {

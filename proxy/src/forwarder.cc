@@ -66,6 +66,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint) {
   // body was consumed: that request is still whole and can be sent again.
   for (int attempt = 0;; ++attempt) {
     bool reused = false;
+    conn.reset();  // a retry never reuses the connection that just failed
     if (attempt == 0 && !upgrade) conn = worker_.upstreams().acquire(key);
     if (conn) {
       reused = true;

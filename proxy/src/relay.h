@@ -34,7 +34,9 @@ awaitable<RelayResult> relay_body(In& in, beast::flat_buffer& in_buffer, http::p
       body.size = size - body.size;
       // A read that only consumed framing (a chunk header) has nothing to pass on yet.
       if (body.size == 0 && !p.is_done()) continue;
-      body.data = buf;
+      // An empty final read must look like "no data" (nullptr): a zero-length buffer would
+      // make the chunked serializer emit the last chunk twice.
+      body.data = body.size ? buf : nullptr;
       body.more = !p.is_done();
     } else {
       body.data = nullptr;

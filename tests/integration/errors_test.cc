@@ -98,14 +98,16 @@ class ErrorsTest : public ::testing::Test {
     garbage_ = new RawBackend("this is not http\r\n\r\n");
     truncated_ = new RawBackend("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\nonly a little");
     hole_ = new BlackHole();
+    closer_ = new RawBackend("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
     std::string m = gateway_manifest();
     m += service_manifest("ok", {echo_->port});
     m += service_manifest("down", {free_port()});
     m += service_manifest("garbage", {garbage_->port});
     m += service_manifest("truncated", {truncated_->port});
     m += service_manifest("hole", {hole_->port});
+    m += service_manifest("closer", {closer_->port});
     m += service_manifest("unready", {echo_->port}, false);
-    for (const char* s : {"ok", "down", "garbage", "truncated", "hole", "unready"})
+    for (const char* s : {"ok", "down", "garbage", "truncated", "hole", "unready", "closer"})
       m += route_manifest(s, std::string(s) + ".example.com", "  - backendRefs: [{name: " + std::string(s) + ", port: 8080}]\n");
     m += route_manifest("invalid", "invalid.example.com", "  - backendRefs: [{name: no-such-service, port: 8080}]\n");
     write_file(manifests / "all.yaml", m);
@@ -119,6 +121,7 @@ class ErrorsTest : public ::testing::Test {
     delete garbage_;
     delete truncated_;
     delete hole_;
+    delete closer_;
     delete dir_;
   }
   void TearDown() override { ASSERT_TRUE(gantry_->process->running()) << "gantry died: " << gantry_->log(); }
@@ -128,6 +131,7 @@ class ErrorsTest : public ::testing::Test {
   static RawBackend* garbage_;
   static RawBackend* truncated_;
   static BlackHole* hole_;
+  static RawBackend* closer_;
   static Gantry* gantry_;
 };
 TempDir* ErrorsTest::dir_;
@@ -135,6 +139,7 @@ Echo* ErrorsTest::echo_;
 RawBackend* ErrorsTest::garbage_;
 RawBackend* ErrorsTest::truncated_;
 BlackHole* ErrorsTest::hole_;
+RawBackend* ErrorsTest::closer_;
 Gantry* ErrorsTest::gantry_;
 
 TEST_F(ErrorsTest, NoRouteIs404) { EXPECT_EQ(curl_status(gantry_->port, "nowhere.example.com", "/"), 404); }
@@ -154,6 +159,12 @@ TEST_F(ErrorsTest, MalformedResponseIs502) { EXPECT_EQ(curl_status(gantry_->port
 TEST_F(ErrorsTest, ResetBeforeResponseIs502) {
   // echo resets the connection (SO_LINGER 0) for the first requests of a retry uuid.
   EXPECT_EQ(curl_status(gantry_->port, "ok.example.com", "/retry/x?uuid=reset-1&succeedAfter=5"), 502);
+}
+
+TEST_F(ErrorsTest, PooledConnectionClosedByTheUpstreamIsRetriedOnAFreshOne) {
+  // The backend closes after each response without saying so; the pooled connection is
+  // dead when the next request takes it. A request without a body is sent again.
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(curl_status(gantry_->port, "closer.example.com", "/"), 200) << "request " << i;
 }
 
 TEST_F(ErrorsTest, StalledBackendIs504) {

@@ -118,6 +118,20 @@ TEST_F(RoutingTest, UpstreamConnectionsAreReused) {
   EXPECT_LE(fresh.size(), 2u);
 }
 
+TEST_F(RoutingTest, ChunkedRequestLeavesTheUpstreamConnectionReusable) {
+  // A chunked body must end with exactly one last-chunk, or the upstream reads the
+  // surplus as a broken next request and the pooled connection dies.
+  for (int i = 0; i < 3; ++i) {
+    auto up = run("printf 'hello world' | curl -s --max-time 10 -T - -H 'Host: app.example.com' http://127.0.0.1:" +
+                  std::to_string(gantry_->port) + "/chunked-" + std::to_string(i));
+    auto o = json::parse(up.out).as_object();
+    EXPECT_EQ(o.at("bodyBytes").to_number<int>(), 11);
+    auto next = echo("app.example.com", "/after");
+    ASSERT_TRUE(next.contains("connection")) << "the request after a chunked upload failed";
+    EXPECT_EQ(next.at("connection"), o.at("connection")) << "the pooled upstream connection was not reused";
+  }
+}
+
 TEST_F(RoutingTest, ForwardsHeadersLikeAProxy) {
   auto o = echo("app.example.com", "/h",
                 "-H 'X-Forwarded-For: 203.0.113.9' -H 'Connection: keep-alive, X-Secret' -H 'X-Secret: s' "

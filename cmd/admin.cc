@@ -2,21 +2,36 @@
 
 #include <httplib.h>
 
+#include <boost/json/serialize.hpp>
+
+#include "gantry/controller/dump.h"
+
 namespace gantry::cmd {
 
-void StatusBoard::publish(std::string status_json, std::string config_json, std::vector<std::string> errors) {
+void StatusBoard::publish(std::shared_ptr<const boost::json::array> status, routing::SnapshotPtr snapshot,
+                          std::vector<std::string> errors) {
   std::lock_guard lock(mutex_);
-  status_ = std::move(status_json);
-  config_ = std::move(config_json);
+  status_ = std::move(status);
+  snapshot_ = std::move(snapshot);
   errors_ = std::move(errors);
 }
 std::string StatusBoard::status() const {
-  std::lock_guard lock(mutex_);
-  return status_;
+  std::shared_ptr<const boost::json::array> items;
+  {
+    std::lock_guard lock(mutex_);
+    items = status_;
+  }
+  boost::json::object list{{"apiVersion", "v1"}, {"kind", "List"}};
+  list["items"] = items ? *items : boost::json::array{};
+  return boost::json::serialize(list);
 }
 std::string StatusBoard::config() const {
-  std::lock_guard lock(mutex_);
-  return config_;
+  routing::SnapshotPtr snapshot;
+  {
+    std::lock_guard lock(mutex_);
+    snapshot = snapshot_;
+  }
+  return snapshot ? boost::json::serialize(controller::snapshot_to_json(*snapshot)) : "{}";
 }
 std::vector<std::string> StatusBoard::errors() const {
   std::lock_guard lock(mutex_);

@@ -7,26 +7,31 @@
 #include <string>
 #include <thread>
 
+#include <boost/json/array.hpp>
+
 #include "gantry/common/result.h"
 #include "gantry/proxy/worker_pool.h"
+#include "gantry/routing/snapshot.h"
 
 namespace httplib { class Server; }
 
 namespace gantry::cmd {
 
-// What the reconcile loop publishes for the admin server. The mutex is taken by the
+// What the reconcile loop publishes for the admin server, serialized only when asked
+// for: a route change does not pay for a dump nobody reads. The mutex is taken by the
 // reconcile loop and the admin thread only, never on the request path.
 class StatusBoard {
  public:
-  void publish(std::string status_json, std::string config_json, std::vector<std::string> errors);
+  void publish(std::shared_ptr<const boost::json::array> status, routing::SnapshotPtr snapshot,
+               std::vector<std::string> errors);
   std::string status() const;
   std::string config() const;
   std::vector<std::string> errors() const;
 
  private:
   mutable std::mutex mutex_;
-  std::string status_ = R"({"apiVersion":"v1","kind":"List","items":[]})";
-  std::string config_ = "{}";
+  std::shared_ptr<const boost::json::array> status_;
+  routing::SnapshotPtr snapshot_;
   std::vector<std::string> errors_;
 };
 

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <boost/json/serialize.hpp>
+#include <chrono>
 #include <iostream>
 
 #include "admin.h"
@@ -60,18 +61,25 @@ int run_serve(const Flags& flags) {
   uint64_t version = 0;
   bool force = false;
   for (;;) {
+    auto started = std::chrono::steady_clock::now();
     controller::ScanReport report = source.scan();
     for (const auto& n : report.notes) log::info(n);
     for (const auto& e : report.errors) log::error(e + " (the last good version of this file stays in use)");
     if (report.changed || version == 0 || force) {
       force = false;
+      auto scanned = std::chrono::steady_clock::now();
       controller::TranslateResult result = controller::translate(source.build_store(), flags.translate);
       result.snapshot.version = ++version;
-      std::string config = json::serialize(controller::snapshot_to_json(result.snapshot));
-      std::string status = json::serialize(status_list(std::move(result.status)));
-      pool.publish(std::make_shared<const routing::Snapshot>(std::move(result.snapshot)));
-      board.publish(std::move(status), std::move(config), report.errors);
-      log::info("published snapshot version " + std::to_string(version));
+      auto translated = std::chrono::steady_clock::now();
+      auto snapshot = std::make_shared<const routing::Snapshot>(std::move(result.snapshot));
+      pool.publish(snapshot);
+      board.publish(std::make_shared<const json::array>(std::move(result.status)), snapshot, report.errors);
+      auto ms = [](auto a, auto b) {
+        return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count());
+      };
+      log::info("published snapshot version " + std::to_string(version) + " (read " + ms(started, scanned) +
+                " ms, translate " + ms(scanned, translated) + " ms, publish " +
+                ms(translated, std::chrono::steady_clock::now()) + " ms)");
     }
     timespec wait{flags.scan_interval_ms / 1000, (flags.scan_interval_ms % 1000) * 1'000'000L};
     int sig = sigtimedwait(&signals, nullptr, &wait);

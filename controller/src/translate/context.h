@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "gantry/controller/translate/translator.h"
@@ -40,6 +41,9 @@ struct Context {
   std::map<std::string, std::string> bound_owner;   // "address:port" -> gateway key
   std::map<std::string, GatewayState> gateways;     // our Gateways by "namespace/name"
   std::set<std::string> classes;                    // our GatewayClasses
+  // (listener, scope, hostname) -> index of the virtual host; a scan would make 10k
+  // host routes quadratic.
+  std::map<std::tuple<uint32_t, uint32_t, std::string>, uint32_t> vhosts;
 };
 
 json::object condition(std::string_view type, bool status, std::string_view reason, std::string_view message,

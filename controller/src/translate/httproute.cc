@@ -93,13 +93,10 @@ void add_routes(Context& ctx, const ListenerState& ls, const std::vector<std::st
                 const HTTPRoute& route, const std::vector<CompiledRule>& rules) {
   routing::ListenerScope& scope = ctx.snapshot.listeners[ls.snapshot_listener].scopes[ls.scope];
   for (const std::string& host : hostnames) {
-    routing::VirtualHost* vhost = nullptr;
-    for (auto& v : scope.vhosts)
-      if (v.hostname == host) vhost = &v;
-    if (!vhost) {
-      scope.vhosts.push_back({host, {}});
-      vhost = &scope.vhosts.back();
-    }
+    auto [it, inserted] = ctx.vhosts.try_emplace({ls.snapshot_listener, ls.scope, host},
+                                                 static_cast<uint32_t>(scope.vhosts.size()));
+    if (inserted) scope.vhosts.push_back({host, {}, {}});
+    routing::VirtualHost* vhost = &scope.vhosts[it->second];
     for (size_t r = 0; r < rules.size(); ++r) {
       for (size_t m = 0; m < rules[r].matches.size(); ++m) {
         routing::Route out;

@@ -43,7 +43,7 @@ Result<std::map<uint16_t, uint16_t>> parse_port_map(std::string_view text) {
 
 TranslateResult translate(const ObjectStore& store, const TranslateOptions& options) {
   using namespace translate_detail;
-  Context ctx{store, options, {}, {}, {}, {}, {}, {}};
+  Context ctx{store, options, {}, {}, {}, {}, {}, {}, {}};
   json::array classes, gateways, routes;
   translate_gateway_classes(ctx, classes);
   translate_gateways(ctx);

@@ -33,6 +33,10 @@ std::string StatusBoard::config() const {
   }
   return snapshot ? boost::json::serialize(controller::snapshot_to_json(*snapshot)) : "{}";
 }
+routing::SnapshotPtr StatusBoard::snapshot() const {
+  std::lock_guard lock(mutex_);
+  return snapshot_;
+}
 std::vector<std::string> StatusBoard::errors() const {
   std::lock_guard lock(mutex_);
   return errors_;

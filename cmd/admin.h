@@ -27,6 +27,7 @@ class StatusBoard {
   std::string status() const;
   std::string config() const;
   std::vector<std::string> errors() const;
+  routing::SnapshotPtr snapshot() const;
 
  private:
   mutable std::mutex mutex_;

@@ -60,7 +60,11 @@ int run_serve(const Flags& flags) {
   controller::FileSource source(flags.manifests);
   uint64_t version = 0;
   bool force = false;
+  // The snapshot before the newest one. It is released here, once every worker has moved
+  // on, so freeing a large table (thousands of compiled regexes) never stalls a worker.
+  routing::SnapshotPtr retiring;
   for (;;) {
+    if (retiring && pool.caught_up()) retiring.reset();
     auto started = std::chrono::steady_clock::now();
     controller::ScanReport report = source.scan();
     for (const auto& n : report.notes) log::info(n);
@@ -72,6 +76,7 @@ int run_serve(const Flags& flags) {
       result.snapshot.version = ++version;
       auto translated = std::chrono::steady_clock::now();
       auto snapshot = std::make_shared<const routing::Snapshot>(std::move(result.snapshot));
+      retiring = board.snapshot();
       pool.publish(snapshot);
       board.publish(std::make_shared<const json::array>(std::move(result.status)), snapshot, report.errors);
       auto ms = [](auto a, auto b) {

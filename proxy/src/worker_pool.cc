@@ -51,6 +51,12 @@ bool WorkerPool::ready() const {
   return true;
 }
 
+bool WorkerPool::caught_up() const {
+  for (const auto& w : workers_)
+    if (w->applied_version() < published_) return false;
+  return true;
+}
+
 std::vector<std::string> WorkerPool::bind_errors() const {
   return workers_.empty() ? std::vector<std::string>{} : workers_.front()->bind_errors();
 }

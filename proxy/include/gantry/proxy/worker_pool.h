@@ -35,6 +35,8 @@ class WorkerPool {
 
   // True once every worker runs the newest snapshot with every listener bound.
   bool ready() const;
+  // True once every worker has switched to the newest snapshot (bound or not).
+  bool caught_up() const;
   std::vector<std::string> bind_errors() const;
   Counters counters() const;
 

@@ -1,7 +1,10 @@
-// Session::forward: the upstream half of a request. Take a pooled connection (or open
-// one), send the request header and stream its body, read the response header, stream
-// the response back, and return the connection to the pool when both sides allow it.
+// Session::forward: the upstream half of a request. Apply the route's request filters,
+// take a pooled connection (or open one), send the request header and stream its body,
+// read the response header, apply the response filters, stream the response back, and
+// return the connection to the pool when both sides allow it. Retries and timeouts follow
+// the route (HTTPRouteRule.retry, .timeouts).
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/string.hpp>
 
 #include "header_rewrite.h"
@@ -10,6 +13,8 @@
 
 namespace gantry::proxy {
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 awaitable<error_code> connect(UpstreamConnection& c, const routing::Endpoint& ep, std::chrono::milliseconds timeout) {
   error_code ec;
@@ -39,10 +44,28 @@ ProxyError upstream_error(const error_code& ec) {
   return ec == beast::error::timeout ? ProxyError::UpstreamTimeout : ProxyError::UpstreamBroken;
 }
 
+// URLRewrite: the Host and the path (the query stays).
+void rewrite_url(const routing::UrlRewrite& rw, const routing::Route& route, Request& req) {
+  if (!rw.hostname.empty()) req.set(http::field::host, rw.hostname);
+  if (rw.path.type == routing::PathModifierType::None) return;
+  std::string_view path, query;
+  routing::split_target(req.target(), path, query);
+  std::string_view prefix = route.match.path.type == routing::PathMatchType::PathPrefix
+                                ? std::string_view(route.match.path.value)
+                                : std::string_view{};
+  std::string target = routing::modify_path(rw.path, prefix, path);
+  if (!query.empty()) {
+    target += '?';
+    target += query;
+  }
+  req.target(target);
+}
+
 }  // namespace
 
-awaitable<bool> Session::forward(const routing::Endpoint& endpoint) {
+awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& plan) {
   const ProxyOptions& opt = worker_.options();
+  const routing::Route& route = *plan.route;
   RequestParser& parser = *parser_;
   Request& req = parser.get();
   const bool client_keep_alive = req.keep_alive();
@@ -56,39 +79,82 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint) {
     req.erase(http::field::expect);  // answered here, before the body is read
   }
   prepare_upstream_request(req, client_ip_, upgrade);
+  // Filters: the rule's first, then the chosen backendRef's (Gateway API order).
+  for (const routing::Filters* f : {&route.filters, plan.backend_filters}) {
+    if (!f) continue;
+    apply_header_modifier(f->request_headers, req);
+    if (f->rewrite) rewrite_url(*f->rewrite, route, req);
+  }
+  if (!route.filters.mirrors.empty()) start_mirrors(*worker_.pinned()->snapshot, route.filters.mirrors);
+  if (plan.backend_filters && !plan.backend_filters->mirrors.empty())
+    start_mirrors(*worker_.pinned()->snapshot, plan.backend_filters->mirrors);
+
+  // timeouts.request bounds the whole exchange; timeouts.backendRequest each try.
+  const auto started = Clock::now();
+  const auto request_deadline =
+      route.timeouts.request_ms ? started + std::chrono::milliseconds(route.timeouts.request_ms) : Clock::time_point::max();
+  const std::chrono::milliseconds try_timeout =
+      route.timeouts.backend_request_ms ? std::chrono::milliseconds(route.timeouts.backend_request_ms) : opt.response_timeout;
+  auto bounded = [&](std::chrono::milliseconds t) {
+    if (request_deadline == Clock::time_point::max()) return t;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(request_deadline - Clock::now());
+    return std::max(std::chrono::milliseconds(1), std::min(t, left));
+  };
 
   char key_buf[300];
   std::string_view key = endpoint_key(endpoint, key_buf, sizeof key_buf);
   UpstreamPtr conn;
   std::optional<ResponseParser> rp;
+  uint32_t retries_left = has_body ? 0 : route.retry.attempts;
+  bool fresh_only = upgrade;
 
-  // One retry, only on a pooled connection that turns out dead before any of the request
-  // body was consumed: that request is still whole and can be sent again.
-  for (int attempt = 0;; ++attempt) {
+  // A retry happens only while the request is still whole (no body was consumed): on a
+  // pooled connection that turns out dead (once, not counted), or as the route's retry
+  // policy allows, on a connection error or a listed status.
+  auto may_retry = [&](bool stale) -> awaitable<bool> {
+    if (stale && !fresh_only) {
+      fresh_only = true;
+      co_return true;
+    }
+    if (retries_left == 0 || Clock::now() >= request_deadline) co_return false;
+    --retries_left;
+    fresh_only = true;
+    if (route.retry.backoff_ms) {
+      asio::steady_timer t(worker_.ioc(), bounded(std::chrono::milliseconds(route.retry.backoff_ms)));
+      co_await t.async_wait(use_nothrow);
+    }
+    co_return true;
+  };
+
+  for (;;) {
+    conn.reset();
     bool reused = false;
-    conn.reset();  // a retry never reuses the connection that just failed
-    if (attempt == 0 && !upgrade) conn = worker_.upstreams().acquire(key);
+    if (!fresh_only) conn = worker_.upstreams().acquire(key);
     if (conn) {
       reused = true;
       worker_.counters().upstream_reuses.fetch_add(1, std::memory_order_relaxed);
     } else {
       conn = std::make_unique<UpstreamConnection>(worker_.ioc());
       worker_.counters().upstream_connects.fetch_add(1, std::memory_order_relaxed);
-      error_code ec = co_await connect(*conn, endpoint, opt.connect_timeout);
-      if (ec) co_return co_await send_error(upstream_error(ec), "connect to " + std::string(key) + ": " + ec.message());
+      error_code ec = co_await connect(*conn, endpoint, bounded(opt.connect_timeout));
+      if (ec) {
+        if (co_await may_retry(false)) continue;
+        co_return co_await send_error(upstream_error(ec), "connect to " + std::string(key) + ": " + ec.message());
+      }
     }
 
     http::request_serializer<http::buffer_body> sr{req};
     req.body().data = nullptr;
     req.body().size = 0;
     req.body().more = has_body;
-    conn->stream.expires_after(opt.response_timeout);
+    conn->stream.expires_after(bounded(try_timeout));
     auto [hec, hn] = co_await http::async_write_header(conn->stream, sr, use_nothrow);
     if (hec) {
-      if (reused && attempt == 0) continue;
+      if (co_await may_retry(reused)) continue;
       co_return co_await send_error(upstream_error(hec), hec.message());
     }
-    if (expect_continue && has_body && attempt == 0) {
+    if (expect_continue && has_body) {
+      expect_continue = false;
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       stream_.expires_after(opt.idle_timeout);
       auto [cec, cn] = co_await asio::async_write(stream_, asio::buffer(kContinue), use_nothrow);
@@ -96,7 +162,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint) {
     }
     if (!sr.is_done()) {
       RelayResult r = co_await relay_body(stream_, buffer_, parser, conn->stream, sr, relay(), opt.relay_buffer,
-                                          opt.idle_timeout, opt.response_timeout);
+                                          opt.idle_timeout, bounded(try_timeout));
       if (r.failure == RelayFailure::Input) co_return false;  // the client went away mid-body
       if (r.failure == RelayFailure::Output)
         co_return co_await send_error(upstream_error(r.ec), "sending the request body: " + r.ec.message());
@@ -109,7 +175,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint) {
       rp->header_limit(static_cast<uint32_t>(opt.header_limit));
       rp->body_limit(boost::none);
       if (is_head) rp->skip(true);
-      conn->stream.expires_after(opt.response_timeout);
+      conn->stream.expires_after(bounded(try_timeout));
       auto [ec, n] = co_await http::async_read_header(conn->stream, conn->buffer, *rp, use_nothrow);
       rec = ec;
       if (ec) break;
@@ -117,9 +183,16 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint) {
       if (s >= 200 || s == 101) break;
     }
     if (rec) {
-      if (reused && attempt == 0 && !has_body && is_connection_loss(rec)) continue;
+      bool stale = reused && is_connection_loss(rec);
+      if (!has_body && (rec != beast::error::timeout || Clock::now() < request_deadline) && co_await may_retry(stale))
+        continue;
       co_return co_await send_error(upstream_error(rec), "reading the response header: " + rec.message());
     }
+    const unsigned status = rp->get().result_int();
+    if (retries_left > 0 &&
+        std::find(route.retry.codes.begin(), route.retry.codes.end(), status) != route.retry.codes.end() &&
+        co_await may_retry(false))
+      continue;  // the connection is dropped with its unread body
     break;
   }
 
@@ -141,6 +214,8 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint) {
   const bool eof_body = !rp->is_done() && !rp->chunked() && !rp->content_length();
   const bool keep = client_keep_alive && !eof_body && !worker_.draining();
   prepare_downstream_response(res, client_version, keep, false);
+  for (const routing::Filters* f : {&route.filters, plan.backend_filters})
+    if (f) apply_header_modifier(f->response_headers, res);
   http::response_serializer<http::buffer_body> rs{res};
   res.body().data = nullptr;
   res.body().size = 0;
@@ -154,7 +229,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint) {
   }
   if (!rs.is_done()) {
     RelayResult r = co_await relay_body(conn->stream, conn->buffer, *rp, stream_, rs, relay(), opt.relay_buffer,
-                                        opt.response_timeout, opt.idle_timeout);
+                                        bounded(try_timeout), opt.idle_timeout);
     // Once the header is out, a broken upstream can only be told by closing the connection.
     if (r.failure != RelayFailure::None) co_return false;
   }

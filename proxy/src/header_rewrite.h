@@ -5,11 +5,21 @@
 #include <string_view>
 
 #include "asio.h"
+#include "gantry/routing/filters.h"
 
 namespace gantry::proxy {
 
 bool is_upgrade_request(const Request& req);
 void prepare_upstream_request(Request& req, std::string_view client_ip, bool upgrade);
 void prepare_downstream_response(Response& res, unsigned version, bool keep_alive, bool upgrade);
+
+// RequestHeaderModifier / ResponseHeaderModifier: set replaces, add appends a value,
+// remove drops every value (names are case-insensitive).
+template <class Fields>
+void apply_header_modifier(const routing::HeaderModifier& m, Fields& f) {
+  for (const auto& [name, value] : m.set) f.set(name, value);
+  for (const auto& [name, value] : m.add) f.insert(name, value);
+  for (const auto& name : m.remove) f.erase(name);
+}
 
 }  // namespace gantry::proxy

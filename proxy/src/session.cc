@@ -129,17 +129,47 @@ awaitable<bool> Session::serve_one() {
   routing::split_target(req.target(), view.path, view.query);
   view.headers = static_cast<const http::fields*>(&req);
   view.header = &find_field;
-  const routing::Route* route = listener ? routing::match_route(*listener, host, view) : nullptr;
+  const routing::ListenerScope* scope = nullptr;
+  const routing::Route* route = listener ? routing::match_route(*listener, host, view, &scope) : nullptr;
   if (!route) co_return co_await send_error(ProxyError::NoRoute, {});
 
   int pick = routing::pick_weighted(route->backends, route->total_weight, worker_.random());
-  if (pick < 0 || route->backends[pick].cluster == routing::kInvalidCluster)
+  const routing::WeightedCluster* backend = pick < 0 ? nullptr : &route->backends[pick];
+  const routing::Filters* backend_filters = backend && backend->filters ? backend->filters.get() : nullptr;
+
+  // A redirect answers here, whatever the backends (a rule may have none).
+  if (route->filters.redirect)
+    co_return co_await send_redirect(*route->filters.redirect, *route, scope->port, host);
+  if (backend_filters && backend_filters->redirect)
+    co_return co_await send_redirect(*backend_filters->redirect, *route, scope->port, host);
+
+  if (!backend || backend->cluster == routing::kInvalidCluster)
     co_return co_await send_error(ProxyError::InvalidBackend, {});
-  uint32_t cluster_index = route->backends[pick].cluster;
-  const routing::Cluster& cluster = snap->clusters[cluster_index];
+  const routing::Cluster& cluster = snap->clusters[backend->cluster];
   if (cluster.endpoints.empty()) co_return co_await send_error(ProxyError::NoEndpoint, cluster.name);
-  const routing::Endpoint& endpoint = cluster.endpoints[worker_.next_endpoint(cluster_index) % cluster.endpoints.size()];
-  co_return co_await forward(endpoint);
+  const routing::Endpoint& endpoint = cluster.endpoints[worker_.next_endpoint(backend->cluster) % cluster.endpoints.size()];
+  co_return co_await forward(endpoint, Plan{route, backend_filters});
+}
+
+awaitable<bool> Session::send_redirect(const routing::Redirect& redirect, const routing::Route& route,
+                                       uint16_t listener_port, std::string_view host) {
+  Request& req = parser_->get();
+  std::string_view path, query;
+  routing::split_target(req.target(), path, query);
+  std::string_view prefix = route.match.path.type == routing::PathMatchType::PathPrefix
+                                ? std::string_view(route.match.path.value)
+                                : std::string_view{};
+  http::response<http::empty_body> res{static_cast<http::status>(redirect.status), req.version()};
+  res.set(http::field::location,
+          routing::redirect_location(redirect, "http", host, listener_port, prefix, path, query));
+  res.set(http::field::server, "gantry");
+  res.content_length(0);
+  bool keep = parser_->is_done() && req.keep_alive() && !worker_.draining();
+  res.keep_alive(keep);
+  worker_.counters().count_response(redirect.status);
+  stream_.expires_after(worker_.options().idle_timeout);
+  auto [ec, n] = co_await http::async_write(stream_, res, use_nothrow);
+  co_return keep && !ec;
 }
 
 }  // namespace gantry::proxy

@@ -23,7 +23,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   awaitable<bool> serve_one();
-  awaitable<bool> forward(const routing::Endpoint& endpoint);
+  // What the route decided for the request being served; the pinned snapshot keeps it alive.
+  struct Plan {
+    const routing::Route* route = nullptr;
+    const routing::Filters* backend_filters = nullptr;
+  };
+  awaitable<bool> forward(const routing::Endpoint& endpoint, const Plan& plan);
+  awaitable<bool> send_redirect(const routing::Redirect& redirect, const routing::Route& route, uint16_t listener_port,
+                                std::string_view host);
+  void start_mirrors(const routing::Snapshot& snapshot, const std::vector<routing::Mirror>& mirrors);
   awaitable<bool> send_error(ProxyError error, std::string_view detail);
   awaitable<void> tunnel(UpstreamConnection& upstream);
 

@@ -17,10 +17,12 @@ bool route_matches(const RouteMatch& match, const RequestView& request) {
   return true;
 }
 
-const Route* match_route(const Listener& listener, std::string_view host, const RequestView& request) {
+const Route* match_route(const Listener& listener, std::string_view host, const RequestView& request,
+                         const ListenerScope** scope_out) {
   auto scope_index = listener.scope_index.find(host);
   if (!scope_index) return nullptr;
   const ListenerScope& scope = listener.scopes[*scope_index];
+  if (scope_out) *scope_out = &scope;
   auto vhost_index = scope.vhost_index.find(host);
   if (!vhost_index) return nullptr;
   const VirtualHost& vhost = scope.vhosts[*vhost_index];

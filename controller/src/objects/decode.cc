@@ -166,6 +166,49 @@ HTTPValueMatch read_value_match(const Reader& r) {
   return {r.str_or("type", "Exact"), r.str_or("name", ""), r.str_or("value", "")};
 }
 
+HTTPHeaderFilter read_header_filter(const std::optional<Reader>& r) {
+  HTTPHeaderFilter f;
+  if (!r) return f;
+  r->each("set", [&](const Reader& h) { f.set.emplace_back(h.str_or("name", ""), h.str_or("value", "")); });
+  r->each("add", [&](const Reader& h) { f.add.emplace_back(h.str_or("name", ""), h.str_or("value", "")); });
+  f.remove = r->strings("remove");
+  return f;
+}
+
+std::optional<HTTPPathModifier> read_path_modifier(const std::optional<Reader>& r) {
+  if (!r) return std::nullopt;
+  return HTTPPathModifier{r->str_or("type", ""), r->str_or("replaceFullPath", ""), r->str_or("replacePrefixMatch", "")};
+}
+
+std::vector<HTTPRouteFilter> read_filters(const Reader& r) {
+  std::vector<HTTPRouteFilter> out;
+  r.each("filters", [&](const Reader& f) {
+    HTTPRouteFilter filter;
+    filter.type = f.str_or("type", "");
+    filter.request_header_modifier = read_header_filter(f.object("requestHeaderModifier"));
+    filter.response_header_modifier = read_header_filter(f.object("responseHeaderModifier"));
+    if (auto rr = f.object("requestRedirect")) {
+      filter.request_redirect = HTTPRequestRedirectFilter{rr->str("scheme"), rr->str("hostname"),
+                                                          read_path_modifier(rr->object("path")), rr->integer("port"),
+                                                          rr->integer("statusCode")};
+    }
+    if (auto u = f.object("urlRewrite"))
+      filter.url_rewrite = HTTPURLRewriteFilter{u->str("hostname"), read_path_modifier(u->object("path"))};
+    if (auto m = f.object("requestMirror")) {
+      HTTPRequestMirrorFilter mirror;
+      if (auto b = m->object("backendRef"))
+        mirror.backend_ref = {b->str_or("group", ""), b->str_or("kind", "Service"), b->str_or("name", ""), b->str("namespace"),
+                              b->integer("port")};
+      mirror.percent = m->integer("percent");
+      if (auto fr = m->object("fraction"))
+        mirror.fraction = std::pair{fr->integer("numerator").value_or(0), fr->integer("denominator").value_or(100)};
+      filter.request_mirror = std::move(mirror);
+    }
+    out.push_back(std::move(filter));
+  });
+  return out;
+}
+
 HTTPRoute read_http_route(const Reader& r) {
   HTTPRoute route;
   route.meta = read_meta(r, true);
@@ -205,8 +248,20 @@ HTTPRoute read_http_route(const Reader& r) {
       ref.ns = b.str("namespace");
       ref.port = b.integer("port");
       ref.weight = b.integer("weight").value_or(1);
+      ref.filters = read_filters(b);
       rule.backend_refs.push_back(std::move(ref));
     });
+    rule.filters = read_filters(rr);
+    if (auto t = rr.object("timeouts")) rule.timeouts = {t->str("request"), t->str("backendRequest")};
+    if (auto rt = rr.object("retry")) {
+      HTTPRouteRetry retry;
+      if (const auto* codes = rt->raw("codes"); codes && codes->is_array())
+        for (const auto& c : codes->get_array())
+          if (c.is_int64()) retry.codes.push_back(c.get_int64());
+      retry.attempts = rt->integer("attempts");
+      retry.backoff = rt->str("backoff");
+      rule.retry = std::move(retry);
+    }
     route.rules.push_back(std::move(rule));
   });
   return route;

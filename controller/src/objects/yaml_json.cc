@@ -78,6 +78,17 @@ Result<boost::json::value> yaml_to_json(const std::string& text) {
   }
 }
 
+Result<std::vector<boost::json::value>> parse_documents(const std::string& text) {
+  try {
+    std::vector<boost::json::value> out;
+    for (const YAML::Node& doc : YAML::LoadAll(text))
+      if (!doc.IsNull()) out.push_back(node_to_json(doc));
+    return out;
+  } catch (const YAML::Exception& e) {
+    return Error{std::to_string(e.mark.line + 1) + ": " + e.msg};
+  }
+}
+
 Result<ManifestFile> parse_manifest(std::string_view file, const std::string& text) {
   std::vector<YAML::Node> docs;
   try {

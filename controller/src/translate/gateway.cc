@@ -158,6 +158,7 @@ void translate_gateways(Context& ctx) {
           routing::ListenerScope scope;
           scope.name = key_of(gw->meta) + "/" + l.name;
           scope.hostname = l.hostname.value_or("");
+          scope.port = static_cast<uint16_t>(l.port);
           listener.scopes.push_back(std::move(scope));
           programmed = true;
           ls.valid = true;

@@ -2,6 +2,8 @@
 // rules -> routes in every virtual host the route serves, and the route's status.
 #include <re2/re2.h>
 
+#include <algorithm>
+
 #include "backends.h"
 #include "context.h"
 
@@ -16,7 +18,81 @@ std::string lower(std::string s) {
 struct CompiledRule {
   std::vector<routing::RouteMatch> matches;
   std::vector<routing::WeightedCluster> backends;
+  routing::Filters filters;
+  routing::Timeouts timeouts;
+  routing::RetryPolicy retry;
 };
+
+routing::HeaderModifier header_modifier(const HTTPHeaderFilter& f) {
+  routing::HeaderModifier m;
+  m.set = f.set;
+  m.add = f.add;
+  m.remove = f.remove;
+  return m;
+}
+
+routing::PathModifier path_modifier(const std::optional<HTTPPathModifier>& p, std::string& problem) {
+  routing::PathModifier m;
+  if (!p) return m;
+  if (p->type == "ReplaceFullPath") {
+    m.type = routing::PathModifierType::ReplaceFullPath;
+    m.value = p->replace_full_path;
+  } else if (p->type == "ReplacePrefixMatch") {
+    m.type = routing::PathModifierType::ReplacePrefixMatch;
+    m.value = p->replace_prefix_match;
+  } else {
+    problem = "path modifier type " + p->type + " is not supported";
+  }
+  return m;
+}
+
+// HTTPRouteFilter list -> Filters. Mirrors resolve their backendRef like any backend.
+routing::Filters compile_filters(Context& ctx, const std::vector<HTTPRouteFilter>& in, const std::string& route_ns,
+                                 std::string& problem, std::string& refs_reason, std::string& refs_message) {
+  routing::Filters out;
+  for (const HTTPRouteFilter& f : in) {
+    if (f.type == "RequestHeaderModifier") {
+      out.request_headers = header_modifier(f.request_header_modifier);
+    } else if (f.type == "ResponseHeaderModifier") {
+      out.response_headers = header_modifier(f.response_header_modifier);
+    } else if (f.type == "RequestRedirect" && f.request_redirect) {
+      const auto& r = *f.request_redirect;
+      routing::Redirect redirect;
+      redirect.scheme = r.scheme.value_or("");
+      redirect.hostname = r.hostname.value_or("");
+      redirect.port = static_cast<uint16_t>(r.port.value_or(0));
+      redirect.path = path_modifier(r.path, problem);
+      redirect.status = static_cast<unsigned>(r.status_code.value_or(302));
+      out.redirect = std::move(redirect);
+    } else if (f.type == "URLRewrite" && f.url_rewrite) {
+      out.rewrite = routing::UrlRewrite{f.url_rewrite->hostname.value_or(""), path_modifier(f.url_rewrite->path, problem)};
+    } else if (f.type == "RequestMirror" && f.request_mirror) {
+      const auto& m = *f.request_mirror;
+      BackendRef ref;
+      ref.group = m.backend_ref.group;
+      ref.kind = m.backend_ref.kind;
+      ref.name = m.backend_ref.name;
+      ref.ns = m.backend_ref.ns;
+      ref.port = m.backend_ref.port;
+      BackendResolution res = resolve_backend(ctx, ref, route_ns);
+      if (!res.reason.empty()) {
+        if (refs_reason.empty()) {
+          refs_reason = res.reason;
+          refs_message = "mirror: " + res.message;
+        }
+        continue;
+      }
+      routing::Mirror mirror{res.cluster, 1, 1};
+      if (m.fraction) mirror = {res.cluster, static_cast<uint64_t>(std::max<int64_t>(0, m.fraction->first)),
+                                static_cast<uint64_t>(std::max<int64_t>(1, m.fraction->second))};
+      else if (m.percent) mirror = {res.cluster, static_cast<uint64_t>(std::clamp<int64_t>(*m.percent, 0, 100)), 100};
+      out.mirrors.push_back(mirror);
+    } else {
+      problem = "filter type " + f.type + " is not supported";
+    }
+  }
+  return out;
+}
 
 std::shared_ptr<const re2::RE2> compile(const std::string& pattern, std::string& problem) {
   re2::RE2::Options opts;
@@ -102,6 +178,9 @@ void add_routes(Context& ctx, const ListenerState& ls, const std::vector<std::st
         routing::Route out;
         out.match = rules[r].matches[m];
         out.backends = rules[r].backends;
+        out.filters = rules[r].filters;
+        out.timeouts = rules[r].timeouts;
+        out.retry = rules[r].retry;
         out.source = {"HTTPRoute", route.meta.ns, route.meta.name, static_cast<int>(r), static_cast<int>(m)};
         out.precedence = routing::make_precedence_key(out.match, route.meta.creation_timestamp, key_of(route.meta),
                                                       static_cast<int>(r), static_cast<int>(m));
@@ -124,6 +203,22 @@ void translate_http_routes(Context& ctx, json::array& out) {
       CompiledRule cr;
       if (rule.matches.empty()) cr.matches.push_back(routing::RouteMatch{});
       for (const auto& m : rule.matches) cr.matches.push_back(route_match(m, match_problem));
+      cr.filters = compile_filters(ctx, rule.filters, route.meta.ns, match_problem, refs_reason, refs_message);
+      if (rule.timeouts.request) {
+        auto ms = routing::parse_duration_ms(*rule.timeouts.request);
+        if (!ms) match_problem = "timeouts.request " + *rule.timeouts.request + " is not a duration";
+        else cr.timeouts.request_ms = static_cast<uint32_t>(*ms);
+      }
+      if (rule.timeouts.backend_request) {
+        auto ms = routing::parse_duration_ms(*rule.timeouts.backend_request);
+        if (!ms) match_problem = "timeouts.backendRequest " + *rule.timeouts.backend_request + " is not a duration";
+        else cr.timeouts.backend_request_ms = static_cast<uint32_t>(*ms);
+      }
+      if (rule.retry) {
+        cr.retry.attempts = static_cast<uint32_t>(std::max<int64_t>(0, rule.retry->attempts.value_or(1) - 1));
+        for (int64_t c : rule.retry->codes) cr.retry.codes.push_back(static_cast<unsigned>(c));
+        if (rule.retry->backoff) cr.retry.backoff_ms = static_cast<uint32_t>(routing::parse_duration_ms(*rule.retry->backoff).value_or(0));
+      }
       for (const BackendRef& ref : rule.backend_refs) {
         BackendResolution res = resolve_backend(ctx, ref, route.meta.ns);
         if (!res.reason.empty() && refs_reason.empty()) {
@@ -131,7 +226,11 @@ void translate_http_routes(Context& ctx, json::array& out) {
           refs_message = res.message;
         }
         uint32_t weight = ref.weight < 0 ? 0 : static_cast<uint32_t>(std::min<int64_t>(ref.weight, 1'000'000));
-        cr.backends.push_back({res.cluster, weight});
+        routing::WeightedCluster wc{res.cluster, weight, nullptr};
+        if (!ref.filters.empty())
+          wc.filters = std::make_shared<const routing::Filters>(
+              compile_filters(ctx, ref.filters, route.meta.ns, match_problem, refs_reason, refs_message));
+        cr.backends.push_back(std::move(wc));
       }
       rules.push_back(std::move(cr));
     }

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "gantry/routing/filters.h"
 #include "gantry/routing/host_index.h"
 #include "gantry/routing/path_index.h"
 #include "gantry/routing/path_match.h"
@@ -38,6 +39,7 @@ inline constexpr uint32_t kInvalidCluster = std::numeric_limits<uint32_t>::max()
 struct WeightedCluster {
   uint32_t cluster = kInvalidCluster;
   uint32_t weight = 1;
+  std::shared_ptr<const Filters> filters;  // backendRef filters, applied after the rule's
 };
 
 // Provenance: which object, rule and match produced a route.
@@ -60,6 +62,9 @@ struct Route {
   RouteMatch match;
   std::vector<WeightedCluster> backends;
   uint64_t total_weight = 0;
+  Filters filters;
+  Timeouts timeouts;
+  RetryPolicy retry;
   SourceRef source;
   PrecedenceKey precedence;
 };
@@ -73,6 +78,7 @@ struct VirtualHost {
 struct ListenerScope {
   std::string name;      // "namespace/gateway/listener"
   std::string hostname;  // "" for any host
+  uint16_t port = 0;     // the Gateway listener's port (redirects derive from it)
   HostIndex vhost_index;
   std::vector<VirtualHost> vhosts;
 };

@@ -43,6 +43,9 @@ struct ManifestFile {
 // half-written file never applies half of itself. Messages read "file:line: what".
 Result<ManifestFile> parse_manifest(std::string_view file, const std::string& text);
 
+// Every document of a YAML text as a JSON value (tools that edit manifests use this).
+Result<std::vector<boost::json::value>> parse_documents(const std::string& text);
+
 // YAML text of one document -> JSON value, scalars typed as YAML 1.2's core schema says
 // (quoted scalars stay strings). Exposed for tests.
 Result<boost::json::value> yaml_to_json(const std::string& text);

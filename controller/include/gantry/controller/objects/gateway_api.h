@@ -87,6 +87,54 @@ struct HTTPRouteMatch {
   std::optional<std::string> method;
 };
 
+struct HTTPHeaderFilter {
+  std::vector<std::pair<std::string, std::string>> set;
+  std::vector<std::pair<std::string, std::string>> add;
+  std::vector<std::string> remove;
+};
+
+struct HTTPPathModifier {
+  std::string type;  // ReplaceFullPath, ReplacePrefixMatch
+  std::string replace_full_path;
+  std::string replace_prefix_match;
+};
+
+struct HTTPRequestRedirectFilter {
+  std::optional<std::string> scheme;
+  std::optional<std::string> hostname;
+  std::optional<HTTPPathModifier> path;
+  std::optional<int64_t> port;
+  std::optional<int64_t> status_code;
+};
+
+struct HTTPURLRewriteFilter {
+  std::optional<std::string> hostname;
+  std::optional<HTTPPathModifier> path;
+};
+
+struct BackendObjectReference {
+  std::string group;
+  std::string kind = "Service";
+  std::string name;
+  std::optional<std::string> ns;
+  std::optional<int64_t> port;
+};
+
+struct HTTPRequestMirrorFilter {
+  BackendObjectReference backend_ref;
+  std::optional<int64_t> percent;
+  std::optional<std::pair<int64_t, int64_t>> fraction;  // numerator, denominator
+};
+
+struct HTTPRouteFilter {
+  std::string type;
+  HTTPHeaderFilter request_header_modifier;
+  HTTPHeaderFilter response_header_modifier;
+  std::optional<HTTPRequestRedirectFilter> request_redirect;
+  std::optional<HTTPURLRewriteFilter> url_rewrite;
+  std::optional<HTTPRequestMirrorFilter> request_mirror;
+};
+
 struct BackendRef {
   std::string group;  // "" is the core API group
   std::string kind = "Service";
@@ -94,12 +142,27 @@ struct BackendRef {
   std::optional<std::string> ns;
   std::optional<int64_t> port;
   int64_t weight = 1;
+  std::vector<HTTPRouteFilter> filters;
+};
+
+struct HTTPRouteTimeouts {
+  std::optional<std::string> request;
+  std::optional<std::string> backend_request;
+};
+
+struct HTTPRouteRetry {
+  std::vector<int64_t> codes;
+  std::optional<int64_t> attempts;
+  std::optional<std::string> backoff;
 };
 
 struct HTTPRouteRule {
   std::optional<std::string> name;
   std::vector<HTTPRouteMatch> matches;
+  std::vector<HTTPRouteFilter> filters;
   std::vector<BackendRef> backend_refs;
+  HTTPRouteTimeouts timeouts;
+  std::optional<HTTPRouteRetry> retry;
 };
 
 struct HTTPRoute {

@@ -1,0 +1,83 @@
+// Filters as data (Gateway API HTTPRouteFilter), decided at translation, applied by the
+// proxy: header modifiers, redirects, URL rewrites, mirrors; and the rule's timeouts and
+// retry policy. The string work they need is here too, pure and testable.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace gantry::routing {
+
+struct HeaderModifier {
+  std::vector<std::pair<std::string, std::string>> set;  // replaces every value
+  std::vector<std::pair<std::string, std::string>> add;  // appends a value
+  std::vector<std::string> remove;
+  bool empty() const { return set.empty() && add.empty() && remove.empty(); }
+};
+
+enum class PathModifierType { None, ReplaceFullPath, ReplacePrefixMatch };
+
+struct PathModifier {
+  PathModifierType type = PathModifierType::None;
+  std::string value;
+};
+
+struct Redirect {
+  std::string scheme;    // "" keeps the request's
+  std::string hostname;  // "" keeps the request's
+  uint16_t port = 0;     // 0: derived (HTTPRequestRedirectFilter.port rules)
+  PathModifier path;
+  unsigned status = 302;
+};
+
+struct UrlRewrite {
+  std::string hostname;  // "" keeps the Host
+  PathModifier path;
+};
+
+struct Mirror {
+  uint32_t cluster = 0;
+  uint64_t numerator = 1;  // the share mirrored: numerator / denominator
+  uint64_t denominator = 1;
+};
+
+struct Filters {
+  HeaderModifier request_headers;
+  HeaderModifier response_headers;
+  std::optional<Redirect> redirect;
+  std::optional<UrlRewrite> rewrite;
+  std::vector<Mirror> mirrors;
+  bool empty() const {
+    return request_headers.empty() && response_headers.empty() && !redirect && !rewrite && mirrors.empty();
+  }
+};
+
+struct RetryPolicy {
+  uint32_t attempts = 0;          // total tries beyond the first; 0: no retry
+  std::vector<unsigned> codes;    // response statuses that are retried
+  uint32_t backoff_ms = 0;
+};
+
+struct Timeouts {
+  uint32_t request_ms = 0;          // whole request, 0: none
+  uint32_t backend_request_ms = 0;  // each upstream try, 0: the proxy default
+};
+
+// The path after a ReplaceFullPath or ReplacePrefixMatch; `matched_prefix` is the route's
+// PathPrefix value. Query strings are not part of `path`.
+std::string modify_path(const PathModifier& m, std::string_view matched_prefix, std::string_view path);
+
+// The Location of a redirect. request_host has no port; listener_port is the Gateway
+// listener's port (what the client connected to, before any --port-map).
+std::string redirect_location(const Redirect& r, std::string_view request_scheme, std::string_view request_host,
+                              uint16_t listener_port, std::string_view matched_prefix, std::string_view path,
+                              std::string_view query);
+
+// Gateway API durations: "1h", "10s", "500ms", "1m30s". nullopt when malformed.
+std::optional<uint64_t> parse_duration_ms(std::string_view text);
+
+}  // namespace gantry::routing

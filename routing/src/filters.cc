@@ -1,0 +1,73 @@
+#include "gantry/routing/filters.h"
+
+namespace gantry::routing {
+namespace {
+
+std::string_view trim_trailing_slash(std::string_view s) {
+  while (!s.empty() && s.back() == '/') s.remove_suffix(1);
+  return s;
+}
+
+uint16_t default_port(std::string_view scheme) { return scheme == "https" ? 443 : scheme == "http" ? 80 : 0; }
+
+}  // namespace
+
+std::string modify_path(const PathModifier& m, std::string_view matched_prefix, std::string_view path) {
+  switch (m.type) {
+    case PathModifierType::None: return std::string(path);
+    case PathModifierType::ReplaceFullPath: return m.value.empty() ? "/" : m.value;
+    case PathModifierType::ReplacePrefixMatch: {
+      std::string_view prefix = trim_trailing_slash(matched_prefix);
+      std::string_view rest = path.size() >= prefix.size() ? path.substr(prefix.size()) : std::string_view{};
+      std::string out(trim_trailing_slash(m.value));
+      if (!rest.empty() && rest.front() != '/') out += '/';
+      out += rest;
+      if (out.empty()) out = "/";
+      return out;
+    }
+  }
+  return std::string(path);
+}
+
+std::string redirect_location(const Redirect& r, std::string_view request_scheme, std::string_view request_host,
+                              uint16_t listener_port, std::string_view matched_prefix, std::string_view path,
+                              std::string_view query) {
+  std::string scheme = r.scheme.empty() ? std::string(request_scheme) : r.scheme;
+  std::string host = r.hostname.empty() ? std::string(request_host) : r.hostname;
+  // HTTPRequestRedirectFilter.port: an explicit port; else the scheme's well-known port
+  // when the scheme is set; else the listener's port. A scheme's own port is left out.
+  uint16_t port = r.port;
+  if (port == 0) port = !r.scheme.empty() && default_port(r.scheme) ? default_port(r.scheme) : listener_port;
+  std::string out = scheme + "://" + host;
+  if (port != 0 && port != default_port(scheme)) out += ":" + std::to_string(port);
+  out += modify_path(r.path, matched_prefix, path);
+  if (!query.empty()) {
+    out += '?';
+    out += query;
+  }
+  return out;
+}
+
+std::optional<uint64_t> parse_duration_ms(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  double total = 0;
+  while (!text.empty()) {
+    size_t i = 0;
+    while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
+    if (i == 0) return std::nullopt;
+    double v = std::stod(std::string(text.substr(0, i)));
+    text.remove_prefix(i);
+    size_t j = 0;
+    while (j < text.size() && text[j] >= 'a' && text[j] <= 'z') ++j;
+    std::string_view unit = text.substr(0, j);
+    text.remove_prefix(j);
+    if (unit == "h") total += v * 3'600'000;
+    else if (unit == "m") total += v * 60'000;
+    else if (unit == "s") total += v * 1000;
+    else if (unit == "ms") total += v;
+    else return std::nullopt;
+  }
+  return static_cast<uint64_t>(total);
+}
+
+}  // namespace gantry::routing

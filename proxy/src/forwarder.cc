@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/string.hpp>
 
+#include "cors.h"
 #include "header_rewrite.h"
 #include "relay.h"
 #include "session.h"
@@ -73,6 +74,9 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   const bool is_head = req.method() == http::verb::head;
   const bool upgrade = is_upgrade_request(req);
   const bool has_body = !parser.is_done();
+  std::string origin;  // for CORS response headers; the request fields change below
+  if (route.filters.cors)
+    if (auto o = req.find(http::field::origin); o != req.end()) origin = o->value();
   bool expect_continue = false;
   if (auto e = req.find(http::field::expect); e != req.end() && beast::iequals(e->value(), "100-continue")) {
     expect_continue = true;
@@ -111,12 +115,19 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   // A retry happens only while the request is still whole (no body was consumed): on a
   // pooled connection that turns out dead (once, not counted), or as the route's retry
   // policy allows, on a connection error or a listed status.
+  bool timed_out = false;  // timeouts.request ran out between tries
   auto may_retry = [&](bool stale) -> awaitable<bool> {
-    if (stale && !fresh_only) {
+    // A dead pooled connection gets one free retry, unless the route counts retries: a
+    // backend that resets connections on purpose must not earn extra tries.
+    if (stale && !fresh_only && route.retry.attempts == 0) {
       fresh_only = true;
       co_return true;
     }
-    if (retries_left == 0 || Clock::now() >= request_deadline) co_return false;
+    if (retries_left == 0) co_return false;
+    if (Clock::now() >= request_deadline) {
+      timed_out = true;
+      co_return false;
+    }
     --retries_left;
     fresh_only = true;
     if (route.retry.backoff_ms) {
@@ -139,6 +150,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
       error_code ec = co_await connect(*conn, endpoint, bounded(opt.connect_timeout));
       if (ec) {
         if (co_await may_retry(false)) continue;
+        if (timed_out) co_return co_await send_error(ProxyError::UpstreamTimeout, "timeouts.request ran out");
         co_return co_await send_error(upstream_error(ec), "connect to " + std::string(key) + ": " + ec.message());
       }
     }
@@ -186,13 +198,20 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
       bool stale = reused && is_connection_loss(rec);
       if (!has_body && (rec != beast::error::timeout || Clock::now() < request_deadline) && co_await may_retry(stale))
         continue;
+      if (timed_out || Clock::now() >= request_deadline)
+        co_return co_await send_error(ProxyError::UpstreamTimeout, "timeouts.request ran out");
+      // With a retry policy spent on lost connections there is no upstream answer to pass
+      // on: 503, as for an unavailable backend.
+      if (route.retry.attempts > 0 && rec != beast::error::timeout)
+        co_return co_await send_error(ProxyError::NoEndpoint, "retries exhausted: " + rec.message());
       co_return co_await send_error(upstream_error(rec), "reading the response header: " + rec.message());
     }
     const unsigned status = rp->get().result_int();
     if (retries_left > 0 &&
-        std::find(route.retry.codes.begin(), route.retry.codes.end(), status) != route.retry.codes.end() &&
-        co_await may_retry(false))
-      continue;  // the connection is dropped with its unread body
+        std::find(route.retry.codes.begin(), route.retry.codes.end(), status) != route.retry.codes.end()) {
+      if (co_await may_retry(false)) continue;  // the connection is dropped with its unread body
+      if (timed_out) co_return co_await send_error(ProxyError::UpstreamTimeout, "timeouts.request ran out");
+    }
     break;
   }
 
@@ -216,6 +235,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   prepare_downstream_response(res, client_version, keep, false);
   for (const routing::Filters* f : {&route.filters, plan.backend_filters})
     if (f) apply_header_modifier(f->response_headers, res);
+  if (route.filters.cors && !origin.empty()) add_cors_headers(*route.filters.cors, origin, res);
   http::response_serializer<http::buffer_body> rs{res};
   res.body().data = nullptr;
   res.body().size = 0;

@@ -2,6 +2,7 @@
 
 #include <boost/beast/http/string_body.hpp>
 
+#include "cors.h"
 #include "gantry/routing/route_matcher.h"
 
 namespace gantry::proxy {
@@ -137,7 +138,16 @@ awaitable<bool> Session::serve_one() {
   const routing::WeightedCluster* backend = pick < 0 ? nullptr : &route->backends[pick];
   const routing::Filters* backend_filters = backend && backend->filters ? backend->filters.get() : nullptr;
 
-  // A redirect answers here, whatever the backends (a rule may have none).
+  // A CORS preflight and a redirect are answered here, whatever the backends.
+  if (route->filters.cors && is_cors_preflight(parser_->get())) {
+    auto res = cors_preflight_response(*route->filters.cors, parser_->get());
+    bool keep = parser_->is_done() && parser_->get().keep_alive() && !worker_.draining();
+    res.keep_alive(keep);
+    worker_.counters().count_response(res.result_int());
+    stream_.expires_after(worker_.options().idle_timeout);
+    auto [wec, wn] = co_await http::async_write(stream_, res, use_nothrow);
+    co_return keep && !wec;
+  }
   if (route->filters.redirect)
     co_return co_await send_redirect(*route->filters.redirect, *route, scope->port, host);
   if (backend_filters && backend_filters->redirect)

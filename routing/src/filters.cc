@@ -48,6 +48,26 @@ std::string redirect_location(const Redirect& r, std::string_view request_scheme
   return out;
 }
 
+namespace {
+bool glob_match(std::string_view pattern, std::string_view text) {
+  size_t star = pattern.find('*');
+  if (star == std::string_view::npos) return pattern == text;
+  std::string_view head = pattern.substr(0, star), tail = pattern.substr(star + 1);
+  if (!text.starts_with(head)) return false;
+  text.remove_prefix(head.size());
+  for (size_t i = 0; i <= text.size(); ++i)
+    if (glob_match(tail, text.substr(i))) return true;
+  return false;
+}
+}  // namespace
+
+bool cors_origin_allowed(const Cors& cors, std::string_view origin) {
+  if (origin.empty()) return false;
+  for (const std::string& allowed : cors.allow_origins)
+    if (allowed == "*" || glob_match(allowed, origin)) return true;
+  return false;
+}
+
 std::optional<uint64_t> parse_duration_ms(std::string_view text) {
   if (text.empty()) return std::nullopt;
   double total = 0;

@@ -19,7 +19,8 @@ struct Limits {
 
 std::string check_status_once(const Environment& env, const YAML::Node& check);
 std::string wait_status(const Environment& env, const YAML::Node& checks, const Limits& limits);
-std::string check_latest_generation(const Environment& env, const YAML::Node& list);
+// Polls until every condition of the listed objects carries their latest generation.
+std::string check_latest_generation(const Environment& env, const YAML::Node& list, const Limits& limits);
 std::string wait_namespaces_ready(const Environment& env, const YAML::Node& namespaces, const Limits& limits);
 std::string run_request(const Environment& env, const YAML::Node& kase, const YAML::Node& entry, const Limits& limits);
 

@@ -63,7 +63,7 @@ std::string run_case(Environment& env, const YAML::Node& c, const Limits& limits
         return "runtime patch: no EndpointSlice " + n.as<std::string>();
   if (auto e = wait_namespaces_ready(env, c["namespaces_ready"], limits); !e.empty()) return "readiness: " + e;
   if (auto e = wait_status(env, c["expect_status"], limits); !e.empty()) return e;
-  if (auto e = check_latest_generation(env, c["expect_latest_observed_generation"]); !e.empty()) return e;
+  if (auto e = check_latest_generation(env, c["expect_latest_observed_generation"], limits); !e.empty()) return e;
   int i = 0;
   for (const auto& r : c["requests"]) {
     ++i;
@@ -104,7 +104,7 @@ std::string run_case(Environment& env, const YAML::Node& c, const Limits& limits
       }
     }
     if (auto e = wait_status(env, step["expect_status"], limits); !e.empty()) return where + e;
-    if (auto e = check_latest_generation(env, step["expect_latest_observed_generation"]); !e.empty()) return where + e;
+    if (auto e = check_latest_generation(env, step["expect_latest_observed_generation"], limits); !e.empty()) return where + e;
     for (const auto& r : step["requests"])
       if (auto e = run_request(env, c, r, limits); !e.empty()) return where + e;
   }

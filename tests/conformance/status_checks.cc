@@ -167,7 +167,7 @@ std::string wait_status(const Environment& env, const YAML::Node& checks, const 
   }
 }
 
-std::string check_latest_generation(const Environment& env, const YAML::Node& list) {
+std::string check_latest_generation_once(const Environment& env, const YAML::Node& list) {
   if (!list) return {};
   for (const auto& item : list) {
     std::string kind = y(item, "kind"), ns = y(item, "namespace"), name = y(item, "name");
@@ -185,6 +185,15 @@ std::string check_latest_generation(const Environment& env, const YAML::Node& li
     }
   }
   return {};
+}
+
+std::string check_latest_generation(const Environment& env, const YAML::Node& list, const Limits& limits) {
+  auto deadline = std::chrono::steady_clock::now() + limits.status_wait;
+  for (;;) {
+    std::string failure = check_latest_generation_once(env, list);
+    if (failure.empty() || std::chrono::steady_clock::now() > deadline) return failure;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 std::string wait_namespaces_ready(const Environment& env, const YAML::Node& namespaces, const Limits& limits) {

@@ -137,6 +137,9 @@ Gateway read_gateway(const Reader& r) {
   auto spec = r.object("spec");
   if (!spec) return g;
   g.gateway_class_name = spec->str_or("gatewayClassName", "");
+  if (auto infra = spec->object("infrastructure"))
+    if (auto p = infra->object("parametersRef"))
+      g.parameters_ref = LocalParametersReference{p->str_or("group", ""), p->str_or("kind", ""), p->str_or("name", "")};
   spec->each("listeners", [&](const Reader& l) {
     GatewayListener listener;
     listener.name = l.str_or("name", "");
@@ -192,6 +195,10 @@ std::vector<HTTPRouteFilter> read_filters(const Reader& r) {
                                                           read_path_modifier(rr->object("path")), rr->integer("port"),
                                                           rr->integer("statusCode")};
     }
+    if (auto c = f.object("cors"))
+      filter.cors = HTTPCORSFilter{c->strings("allowOrigins"), c->strings("allowMethods"), c->strings("allowHeaders"),
+                                   c->strings("exposeHeaders"), c->boolean("allowCredentials").value_or(false),
+                                   c->integer("maxAge")};
     if (auto u = f.object("urlRewrite"))
       filter.url_rewrite = HTTPURLRewriteFilter{u->str("hostname"), read_path_modifier(u->object("path"))};
     if (auto m = f.object("requestMirror")) {

@@ -73,7 +73,13 @@ void translate_gateways(Context& ctx) {
     state.gateway = gw;
     bool address_ok = true;
     std::string address_problem;
-    if (!gw->addresses.empty()) {
+    // Gantry defines no parameters kind, so any parametersRef names something it cannot use.
+    const bool params_ok = !gw->parameters_ref;
+    if (!params_ok) {
+      address_ok = false;
+      address_problem = "spec.infrastructure.parametersRef " + gw->parameters_ref->group + "/" +
+                        gw->parameters_ref->kind + " " + gw->parameters_ref->name + " is not supported";
+    } else if (!gw->addresses.empty()) {
       const GatewayAddress& a = gw->addresses.front();
       if (a.type != "IPAddress") {
         address_ok = false;
@@ -174,7 +180,9 @@ void translate_gateways(Context& ctx) {
 
     bool all_valid = std::all_of(state.listeners.begin(), state.listeners.end(),
                                  [](const ListenerState& ls) { return ls.valid; });
-    if (!address_ok)
+    if (!params_ok)
+      state.conditions.push_back(condition("Accepted", false, "InvalidParameters", address_problem, gen));
+    else if (!address_ok)
       state.conditions.push_back(condition("Accepted", false, "UnsupportedAddress", address_problem, gen));
     else if (!all_valid && !any_programmed)
       state.conditions.push_back(condition("Accepted", false, "ListenersNotValid", "no listener is valid", gen));
@@ -185,7 +193,8 @@ void translate_gateways(Context& ctx) {
     if (any_programmed)
       state.conditions.push_back(condition("Programmed", true, "Programmed", "gateway programmed", gen));
     else if (!address_ok)
-      state.conditions.push_back(condition("Programmed", false, "AddressNotAssigned", address_problem, gen));
+      state.conditions.push_back(condition("Programmed", false, params_ok ? "AddressNotAssigned" : "Invalid",
+                                           address_problem, gen));
     else
       state.conditions.push_back(condition("Programmed", false, port_problem.empty() ? "Invalid" : "AddressNotUsable",
                                            port_problem.empty() ? "no listener is programmed" : port_problem, gen));

@@ -64,6 +64,9 @@ routing::Filters compile_filters(Context& ctx, const std::vector<HTTPRouteFilter
       redirect.path = path_modifier(r.path, problem);
       redirect.status = static_cast<unsigned>(r.status_code.value_or(302));
       out.redirect = std::move(redirect);
+    } else if (f.type == "CORS" && f.cors) {
+      out.cors = routing::Cors{f.cors->allow_origins, f.cors->allow_methods, f.cors->allow_headers,
+                               f.cors->expose_headers, f.cors->allow_credentials, f.cors->max_age.value_or(-1)};
     } else if (f.type == "URLRewrite" && f.url_rewrite) {
       out.rewrite = routing::UrlRewrite{f.url_rewrite->hostname.value_or(""), path_modifier(f.url_rewrite->path, problem)};
     } else if (f.type == "RequestMirror" && f.request_mirror) {
@@ -215,7 +218,8 @@ void translate_http_routes(Context& ctx, json::array& out) {
         else cr.timeouts.backend_request_ms = static_cast<uint32_t>(*ms);
       }
       if (rule.retry) {
-        cr.retry.attempts = static_cast<uint32_t>(std::max<int64_t>(0, rule.retry->attempts.value_or(1) - 1));
+        // HTTPRouteRetry.attempts counts retries, not tries.
+        cr.retry.attempts = static_cast<uint32_t>(std::clamp<int64_t>(rule.retry->attempts.value_or(1), 0, 10));
         for (int64_t c : rule.retry->codes) cr.retry.codes.push_back(static_cast<unsigned>(c));
         if (rule.retry->backoff) cr.retry.backoff_ms = static_cast<uint32_t>(routing::parse_duration_ms(*rule.retry->backoff).value_or(0));
       }

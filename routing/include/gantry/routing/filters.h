@@ -45,14 +45,28 @@ struct Mirror {
   uint64_t denominator = 1;
 };
 
+// HTTPCORSFilter. Origins may hold "*" (any) or a pattern whose "*" stands for any run
+// of characters ("https://*.example.com").
+struct Cors {
+  std::vector<std::string> allow_origins;
+  std::vector<std::string> allow_methods;  // "*" echoes the requested method
+  std::vector<std::string> allow_headers;  // "*" echoes the requested headers
+  std::vector<std::string> expose_headers;
+  bool allow_credentials = false;
+  int64_t max_age = -1;  // seconds; -1: not sent
+};
+
+bool cors_origin_allowed(const Cors& cors, std::string_view origin);
+
 struct Filters {
+  std::optional<Cors> cors;
   HeaderModifier request_headers;
   HeaderModifier response_headers;
   std::optional<Redirect> redirect;
   std::optional<UrlRewrite> rewrite;
   std::vector<Mirror> mirrors;
   bool empty() const {
-    return request_headers.empty() && response_headers.empty() && !redirect && !rewrite && mirrors.empty();
+    return !cors && request_headers.empty() && response_headers.empty() && !redirect && !rewrite && mirrors.empty();
   }
 };
 

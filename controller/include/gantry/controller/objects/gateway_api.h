@@ -52,9 +52,16 @@ struct GatewayAddress {
   std::string value;
 };
 
+struct LocalParametersReference {
+  std::string group;
+  std::string kind;
+  std::string name;
+};
+
 struct Gateway {
   ObjectMeta meta;
   std::string gateway_class_name;
+  std::optional<LocalParametersReference> parameters_ref;  // spec.infrastructure.parametersRef
   std::vector<GatewayListener> listeners;
   std::vector<GatewayAddress> addresses;
 };
@@ -126,8 +133,15 @@ struct HTTPRequestMirrorFilter {
   std::optional<std::pair<int64_t, int64_t>> fraction;  // numerator, denominator
 };
 
+struct HTTPCORSFilter {
+  std::vector<std::string> allow_origins, allow_methods, allow_headers, expose_headers;
+  bool allow_credentials = false;
+  std::optional<int64_t> max_age;
+};
+
 struct HTTPRouteFilter {
   std::string type;
+  std::optional<HTTPCORSFilter> cors;
   HTTPHeaderFilter request_header_modifier;
   HTTPHeaderFilter response_header_modifier;
   std::optional<HTTPRequestRedirectFilter> request_redirect;

@@ -214,6 +214,9 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     }
     break;
   }
+  // An answer that comes after timeouts.request is an answer the client no longer gets.
+  if (Clock::now() > request_deadline)
+    co_return co_await send_error(ProxyError::UpstreamTimeout, "timeouts.request ran out");
 
   Response& res = rp->get();
   const unsigned status = res.result_int();

@@ -15,6 +15,10 @@ void StatusBoard::publish(std::shared_ptr<const boost::json::array> status, rout
   snapshot_ = std::move(snapshot);
   errors_ = std::move(errors);
 }
+void StatusBoard::set_errors(std::vector<std::string> errors) {
+  std::lock_guard lock(mutex_);
+  errors_ = std::move(errors);
+}
 std::string StatusBoard::status() const {
   std::shared_ptr<const boost::json::array> items;
   {

@@ -24,6 +24,7 @@ class StatusBoard {
  public:
   void publish(std::shared_ptr<const boost::json::array> status, routing::SnapshotPtr snapshot,
                std::vector<std::string> errors);
+  void set_errors(std::vector<std::string> errors);
   std::string status() const;
   std::string config() const;
   std::vector<std::string> errors() const;

@@ -69,6 +69,8 @@ int run_serve(const Flags& flags) {
     controller::ScanReport report = source.scan();
     for (const auto& n : report.notes) log::info(n);
     for (const auto& e : report.errors) log::error(e + " (the last good version of this file stays in use)");
+    // A broken file is reported once per change of the file, and counted until it is fixed.
+    if (!report.errors.empty() || report.changed) board.set_errors(report.errors);
     if (report.changed || version == 0 || force) {
       force = false;
       auto scanned = std::chrono::steady_clock::now();

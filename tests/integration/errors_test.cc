@@ -16,20 +16,26 @@
 namespace gantry::test {
 namespace {
 
+// A listening socket on 127.0.0.1 and a free port.
+int listen_loopback(int backlog, uint16_t& port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  port = ntohs(a.sin_port);
+  ::listen(fd, backlog);
+  return fd;
+}
+
 // A backend that answers every connection with fixed bytes and then closes: for
 // malformed and truncated responses.
 class RawBackend {
  public:
   explicit RawBackend(std::string reply) : reply_(std::move(reply)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-    ::listen(fd_, 64);
+    fd_ = listen_loopback(64, port);
     thread_ = std::thread([this] {
       while (!stop_) {
         pollfd p{fd_, POLLIN, 0};
@@ -61,15 +67,11 @@ class RawBackend {
 class BlackHole {
  public:
   BlackHole() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    fd_ = listen_loopback(0, port);
     sockaddr_in a{};
     a.sin_family = AF_INET;
+    a.sin_port = htons(port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-    ::listen(fd_, 0);
     for (int i = 0; i < 8; ++i) {
       int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
       ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);

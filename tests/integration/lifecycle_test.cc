@@ -10,14 +10,21 @@
 namespace gantry::test {
 namespace {
 
-TEST(Lifecycle, SigtermDrainsInFlightRequestsAndExitsZero) {
+// One echo backend behind a catch-all route, in a directory of its own.
+struct OneBackend {
+  OneBackend() : manifests(dir.path() / "manifests"), echo("drain-1-a", dir.path()) {
+    std::filesystem::create_directories(manifests);
+    write_file(manifests / "all.yaml", gateway_manifest() + service_manifest("drain", {echo.port}) +
+                                           route_manifest("drain", "", "  - backendRefs: [{name: drain, port: 8080}]\n"));
+  }
   TempDir dir;
-  auto manifests = dir.path() / "manifests";
-  std::filesystem::create_directories(manifests);
-  Echo echo("drain-1-a", dir.path());
-  write_file(manifests / "all.yaml", gateway_manifest() + service_manifest("drain", {echo.port}) +
-                                         route_manifest("drain", "", "  - backendRefs: [{name: drain, port: 8080}]\n"));
-  Gantry gantry(manifests, {"--drain-timeout", "5000"});
+  std::filesystem::path manifests;
+  Echo echo;
+};
+
+TEST(Lifecycle, SigtermDrainsInFlightRequestsAndExitsZero) {
+  OneBackend setup;
+  Gantry gantry(setup.manifests, {"--drain-timeout", "5000"});
   ASSERT_TRUE(gantry.wait_ready()) << gantry.log();
   auto in_flight = std::async(std::launch::async, [&] { return curl_status(gantry.port, "a", "/slow?delay=1s"); });
   std::this_thread::sleep_for(300ms);
@@ -31,13 +38,8 @@ TEST(Lifecycle, SigtermDrainsInFlightRequestsAndExitsZero) {
 }
 
 TEST(Lifecycle, DrainTimeoutBoundsTheWait) {
-  TempDir dir;
-  auto manifests = dir.path() / "manifests";
-  std::filesystem::create_directories(manifests);
-  Echo echo("drain-1-a", dir.path());
-  write_file(manifests / "all.yaml", gateway_manifest() + service_manifest("drain", {echo.port}) +
-                                         route_manifest("drain", "", "  - backendRefs: [{name: drain, port: 8080}]\n"));
-  Gantry gantry(manifests, {"--drain-timeout", "300"});
+  OneBackend setup;
+  Gantry gantry(setup.manifests, {"--drain-timeout", "300"});
   ASSERT_TRUE(gantry.wait_ready()) << gantry.log();
   auto stuck = std::async(std::launch::async, [&] { return curl_status(gantry.port, "a", "/stuck?delay=10s"); });
   std::this_thread::sleep_for(200ms);

@@ -27,6 +27,75 @@ json::array value_matches(const std::vector<routing::ValueMatch>& ms) {
   return out;
 }
 
+json::object header_modifier_json(const routing::HeaderModifier& m) {
+  json::object o;
+  auto pairs = [](const auto& v) {
+    json::array a;
+    for (const auto& [n, val] : v) a.push_back(json::object{{"name", n}, {"value", val}});
+    return a;
+  };
+  if (!m.set.empty()) o["set"] = pairs(m.set);
+  if (!m.add.empty()) o["add"] = pairs(m.add);
+  if (!m.remove.empty()) {
+    json::array a;
+    for (const auto& n : m.remove) a.push_back(json::string(n));
+    o["remove"] = std::move(a);
+  }
+  return o;
+}
+
+json::value path_modifier_json(const routing::PathModifier& p) {
+  switch (p.type) {
+    case routing::PathModifierType::None: return nullptr;
+    case routing::PathModifierType::ReplaceFullPath: return json::object{{"replaceFullPath", p.value}};
+    case routing::PathModifierType::ReplacePrefixMatch: return json::object{{"replacePrefixMatch", p.value}};
+  }
+  return nullptr;
+}
+
+json::array strings_json(const std::vector<std::string>& v) {
+  json::array a;
+  for (const auto& x : v) a.push_back(json::string(x));
+  return a;
+}
+
+json::object filters_json(const routing::Filters& f, const routing::Snapshot& s) {
+  json::object o;
+  if (!f.request_headers.empty()) o["requestHeaderModifier"] = header_modifier_json(f.request_headers);
+  if (!f.response_headers.empty()) o["responseHeaderModifier"] = header_modifier_json(f.response_headers);
+  if (f.redirect) {
+    json::object r{{"statusCode", f.redirect->status}};
+    if (!f.redirect->scheme.empty()) r["scheme"] = f.redirect->scheme;
+    if (!f.redirect->hostname.empty()) r["hostname"] = f.redirect->hostname;
+    if (f.redirect->port) r["port"] = f.redirect->port;
+    if (auto p = path_modifier_json(f.redirect->path); !p.is_null()) r["path"] = p;
+    o["requestRedirect"] = std::move(r);
+  }
+  if (f.rewrite) {
+    json::object r;
+    if (!f.rewrite->hostname.empty()) r["hostname"] = f.rewrite->hostname;
+    if (auto p = path_modifier_json(f.rewrite->path); !p.is_null()) r["path"] = p;
+    o["urlRewrite"] = std::move(r);
+  }
+  if (!f.mirrors.empty()) {
+    json::array a;
+    for (const auto& m : f.mirrors)
+      a.push_back(json::object{{"cluster", m.cluster < s.clusters.size() ? s.clusters[m.cluster].name : "?"},
+                               {"fraction", std::to_string(m.numerator) + "/" + std::to_string(m.denominator)}});
+    o["requestMirrors"] = std::move(a);
+  }
+  if (f.cors) {
+    json::object c{{"allowOrigins", strings_json(f.cors->allow_origins)},
+                   {"allowMethods", strings_json(f.cors->allow_methods)},
+                   {"allowHeaders", strings_json(f.cors->allow_headers)},
+                   {"exposeHeaders", strings_json(f.cors->expose_headers)},
+                   {"allowCredentials", f.cors->allow_credentials}};
+    if (f.cors->max_age >= 0) c["maxAge"] = f.cors->max_age;
+    o["cors"] = std::move(c);
+  }
+  return o;
+}
+
 json::object route_json(const routing::Route& r, const routing::Snapshot& s) {
   json::object match{{"path", json::object{{"type", path_type(r.match.path.type)}, {"value", r.match.path.value}}}};
   if (!r.match.method.empty()) match["method"] = r.match.method;
@@ -37,12 +106,22 @@ json::object route_json(const routing::Route& r, const routing::Snapshot& s) {
     json::object o{{"weight", b.weight}};
     o["cluster"] = b.cluster == routing::kInvalidCluster ? json::value("<invalid: answers 500>")
                                                          : json::value(s.clusters[b.cluster].name);
+    if (b.filters && !b.filters->empty()) o["filters"] = filters_json(*b.filters, s);
     backends.push_back(std::move(o));
   }
-  return json::object{{"source", r.source.kind + "/" + r.source.ns + "/" + r.source.name + "/rule/" +
-                                     std::to_string(r.source.rule) + "/match/" + std::to_string(r.source.match)},
-                      {"match", std::move(match)},
-                      {"backends", std::move(backends)}};
+  json::object out{{"source", r.source.kind + "/" + r.source.ns + "/" + r.source.name + "/rule/" +
+                                  std::to_string(r.source.rule) + "/match/" + std::to_string(r.source.match)},
+                   {"match", std::move(match)},
+                   {"backends", std::move(backends)}};
+  if (!r.filters.empty()) out["filters"] = filters_json(r.filters, s);
+  if (r.timeouts.request_ms || r.timeouts.backend_request_ms)
+    out["timeouts"] = json::object{{"requestMs", r.timeouts.request_ms}, {"backendRequestMs", r.timeouts.backend_request_ms}};
+  if (r.retry.attempts) {
+    json::array codes;
+    for (unsigned c : r.retry.codes) codes.push_back(c);
+    out["retry"] = json::object{{"attempts", r.retry.attempts}, {"codes", std::move(codes)}, {"backoffMs", r.retry.backoff_ms}};
+  }
+  return out;
 }
 
 void emit(YAML::Emitter& out, const json::value& v) {

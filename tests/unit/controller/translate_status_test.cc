@@ -159,6 +159,36 @@ INSTANTIATE_TEST_SUITE_P(
              "spec:\n  gatewayClassName: gantry\n  addresses: [{value: 127.0.0.9}]\n  listeners:\n"
              "  - {name: a, port: 80, protocol: HTTP}\n  - {name: b, port: 80, protocol: HTTP}\n",
              "Gateway", "infra/dup", "a", "Conflicted", "True", "HostnameConflict"},
+        Case{"invalid_regex_is_unsupported_value",
+             "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: infra}\n"
+             "spec:\n  parentRefs: [{name: gw}]\n  rules:\n  - matches: [{path: {type: RegularExpression, value: "
+             "'/a(['}}]\n    backendRefs: [{name: svc, port: 8080}]\n",
+             "HTTPRoute", "infra/r", "", "Accepted", "False", "UnsupportedValue"},
+        Case{"unknown_filter_is_unsupported_value",
+             "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: infra}\n"
+             "spec:\n  parentRefs: [{name: gw}]\n  rules:\n  - filters: [{type: ExtensionRef}]\n"
+             "    backendRefs: [{name: svc, port: 8080}]\n",
+             "HTTPRoute", "infra/r", "", "Accepted", "False", "UnsupportedValue"},
+        Case{"mirror_to_missing_service_is_backend_not_found",
+             "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: infra}\n"
+             "spec:\n  parentRefs: [{name: gw}]\n  rules:\n  - filters: [{type: RequestMirror, requestMirror: "
+             "{backendRef: {name: gone, port: 80}}}]\n    backendRefs: [{name: svc, port: 8080}]\n",
+             "HTTPRoute", "infra/r", "", "ResolvedRefs", "False", "BackendNotFound"},
+        Case{"listener_with_unsupported_route_kind",
+             "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: k, namespace: infra}\n"
+             "spec:\n  gatewayClassName: gantry\n  addresses: [{value: 127.0.0.8}]\n  listeners:\n"
+             "  - {name: h, port: 80, protocol: HTTP, allowedRoutes: {kinds: [{kind: TCPRoute}]}}\n",
+             "Gateway", "infra/k", "h", "ResolvedRefs", "False", "InvalidRouteKinds"},
+        Case{"parameters_ref_is_invalid_parameters",
+             "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: p, namespace: infra}\n"
+             "spec:\n  gatewayClassName: gantry\n  infrastructure: {parametersRef: {group: x.io, kind: X, name: y}}\n"
+             "  listeners: [{name: h, port: 80, protocol: HTTP}]\n",
+             "Gateway", "infra/p", "", "Accepted", "False", "InvalidParameters"},
+        Case{"unsupported_address_type",
+             "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: a, namespace: infra}\n"
+             "spec:\n  gatewayClassName: gantry\n  addresses: [{type: Hostname, value: gw.example}]\n"
+             "  listeners: [{name: h, port: 80, protocol: HTTP}]\n",
+             "Gateway", "infra/a", "", "Accepted", "False", "UnsupportedAddress"},
         Case{"later_gateway_loses_contested_port",
              "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: zz, namespace: infra}\n"
              "spec:\n  gatewayClassName: gantry\n  listeners: [{name: h, port: 80, protocol: HTTP}]\n",

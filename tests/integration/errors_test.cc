@@ -16,20 +16,6 @@
 namespace gantry::test {
 namespace {
 
-// A listening socket on 127.0.0.1 and a free port.
-int listen_loopback(int backlog, uint16_t& port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  port = ntohs(a.sin_port);
-  ::listen(fd, backlog);
-  return fd;
-}
-
 // A backend that answers every connection with fixed bytes and then closes: for
 // malformed and truncated responses.
 class RawBackend {

@@ -77,7 +77,7 @@ TempDir::~TempDir() {
   if (!std::getenv("GANTRY_KEEP_TEST_DIRS")) fs::remove_all(path_, ec);
 }
 
-uint16_t free_port() {
+int listen_loopback(int backlog, uint16_t& port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -85,8 +85,15 @@ uint16_t free_port() {
   ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
   socklen_t len = sizeof a;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+  port = ntohs(a.sin_port);
+  ::listen(fd, backlog);
+  return fd;
+}
+
+uint16_t free_port() {
+  uint16_t port = 0;
+  ::close(listen_loopback(1, port));
+  return port;
 }
 
 static int connect_to(uint16_t port) {

@@ -44,6 +44,8 @@ class TempDir {
 };
 
 uint16_t free_port();
+// A socket listening on 127.0.0.1 on a free port (written to `port`).
+int listen_loopback(int backlog, uint16_t& port);
 bool wait_for_port(uint16_t port, std::chrono::milliseconds timeout);
 void write_file(const std::filesystem::path& p, const std::string& text);
 std::string read_file(const std::filesystem::path& p);

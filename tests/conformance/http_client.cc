@@ -1,11 +1,8 @@
 #include "http_client.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
+#include "../integration/harness.h"
+
 #include <strings.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 namespace gantry::conformance {
 
@@ -47,37 +44,15 @@ HttpResponse http_request(const std::string& address, uint16_t port, const std::
                           const std::string& target, const std::vector<std::pair<std::string, std::string>>& headers,
                           std::chrono::milliseconds timeout) {
   HttpResponse r;
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  if (inet_pton(AF_INET, address.c_str(), &a.sin_addr) != 1) {
-    r.error = "bad address " + address;
-    ::close(fd);
-    return r;
-  }
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    r.error = "connect " + address + ":" + std::to_string(port) + " failed";
-    ::close(fd);
-    return r;
-  }
   std::string req = method + " " + target + " HTTP/1.1\r\n";
   for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
   req += "Connection: close\r\n\r\n";
-  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string raw;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  char buf[65536];
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    raw.append(buf, static_cast<size_t>(n));
+  test::RawResult exchange = test::raw_exchange(address, port, req, timeout);
+  if (!exchange.connected) {
+    r.error = "connect " + address + ":" + std::to_string(port) + " failed";
+    return r;
   }
-  ::close(fd);
+  const std::string& raw = exchange.response;
   size_t head_end = raw.find("\r\n\r\n");
   if (raw.size() < 12 || head_end == std::string::npos) {
     r.error = raw.empty() ? "no response" : "malformed response";

@@ -96,13 +96,13 @@ uint16_t free_port() {
   return port;
 }
 
-static int connect_to(uint16_t port) {
+static int connect_to(uint16_t port, const std::string& address = "127.0.0.1") {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+  if (inet_pton(AF_INET, address.c_str(), &a.sin_addr) != 1 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     ::close(fd);
     return -1;
   }
@@ -149,10 +149,16 @@ CommandResult run(const std::string& command) {
 }
 
 RawResult raw_exchange(uint16_t port, const std::string& request, std::chrono::milliseconds timeout) {
+  return raw_exchange("127.0.0.1", port, request, timeout);
+}
+
+RawResult raw_exchange(const std::string& address, uint16_t port, const std::string& request,
+                       std::chrono::milliseconds timeout) {
   RawResult r;
   auto start = std::chrono::steady_clock::now();
-  int fd = connect_to(port);
+  int fd = connect_to(port, address);
   if (fd < 0) return r;
+  r.connected = true;
   size_t sent = 0;
   while (sent < request.size()) {
     ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);

@@ -60,11 +60,14 @@ CommandResult run(const std::string& command);
 // One HTTP/1.1 exchange over a raw socket: sends `request` as is, reads until the peer
 // closes or `timeout` passes. For malformed requests no client library would send.
 struct RawResult {
+  bool connected = false;
   std::string response;
   bool closed = false;  // the peer closed (EOF or reset) within the timeout
   std::chrono::milliseconds elapsed{0};
 };
 RawResult raw_exchange(uint16_t port, const std::string& request, std::chrono::milliseconds timeout);
+RawResult raw_exchange(const std::string& address, uint16_t port, const std::string& request,
+                       std::chrono::milliseconds timeout);
 
 // Manifests for tests.
 std::string gateway_manifest(const std::string& name = "gw", const std::string& address = "127.0.0.1");

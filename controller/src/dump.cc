@@ -119,7 +119,10 @@ json::object route_json(const routing::Route& r, const routing::Snapshot& s) {
   if (r.retry.attempts) {
     json::array codes;
     for (unsigned c : r.retry.codes) codes.push_back(c);
-    out["retry"] = json::object{{"attempts", r.retry.attempts}, {"codes", std::move(codes)}, {"backoffMs", r.retry.backoff_ms}};
+    json::object retry{{"attempts", r.retry.attempts}, {"codes", std::move(codes)}};
+    if (r.retry.backoff_ms) retry["backoffMs"] = *r.retry.backoff_ms;
+    else retry["backoff"] = "default";
+    out["retry"] = std::move(retry);
   }
   return out;
 }

@@ -124,14 +124,17 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
       co_return true;
     }
     if (retries_left == 0) co_return false;
-    if (Clock::now() >= request_deadline) {
+    const std::chrono::milliseconds wait{
+        routing::retry_backoff_ms(route.retry, route.retry.attempts - retries_left, worker_.random())};
+    // A retry that could only start after timeouts.request is not made.
+    if (request_deadline != Clock::time_point::max() && Clock::now() + wait >= request_deadline) {
       timed_out = true;
       co_return false;
     }
     --retries_left;
     fresh_only = true;
-    if (route.retry.backoff_ms) {
-      asio::steady_timer t(worker_.ioc(), bounded(std::chrono::milliseconds(route.retry.backoff_ms)));
+    if (wait.count() > 0) {
+      asio::steady_timer t(worker_.ioc(), wait);
       co_await t.async_wait(use_nothrow);
     }
     co_return true;

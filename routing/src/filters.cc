@@ -90,4 +90,12 @@ std::optional<uint64_t> parse_duration_ms(std::string_view text) {
   return static_cast<uint64_t>(total);
 }
 
+uint32_t retry_backoff_ms(const RetryPolicy& policy, uint32_t retry, uint64_t random) {
+  if (policy.backoff_ms) return *policy.backoff_ms;
+  uint32_t full = kDefaultRetryBackoffMs << std::min<uint32_t>(retry, 4);
+  full = std::min(full, kMaxDefaultRetryBackoffMs);
+  const uint32_t half = full / 2;
+  return half + static_cast<uint32_t>(random % (full - half + 1));
+}
+
 }  // namespace gantry::routing

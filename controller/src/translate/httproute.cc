@@ -221,7 +221,11 @@ void translate_http_routes(Context& ctx, json::array& out) {
         // HTTPRouteRetry.attempts counts retries, not tries.
         cr.retry.attempts = static_cast<uint32_t>(std::clamp<int64_t>(rule.retry->attempts.value_or(1), 0, 10));
         for (int64_t c : rule.retry->codes) cr.retry.codes.push_back(static_cast<unsigned>(c));
-        if (rule.retry->backoff) cr.retry.backoff_ms = static_cast<uint32_t>(routing::parse_duration_ms(*rule.retry->backoff).value_or(0));
+        if (rule.retry->backoff) {
+          auto ms = routing::parse_duration_ms(*rule.retry->backoff);
+          if (!ms) match_problem = "retry.backoff " + *rule.retry->backoff + " is not a duration";
+          else cr.retry.backoff_ms = static_cast<uint32_t>(*ms);
+        }
       }
       for (const BackendRef& ref : rule.backend_refs) {
         BackendResolution res = resolve_backend(ctx, ref, route.meta.ns);

@@ -70,11 +70,23 @@ struct Filters {
   }
 };
 
+// HTTPRouteRetry leaves the backoff without `backoff` to the implementation. Without one,
+// retries against a backend that fails fast land back to back, and a request budget that
+// the failures alone just fill (the conformance case: 4 x 100 ms in a 400 ms timeouts.request)
+// is decided by scheduling noise. The default grows from 25 ms, doubling up to 250 ms.
+inline constexpr uint32_t kDefaultRetryBackoffMs = 25;
+inline constexpr uint32_t kMaxDefaultRetryBackoffMs = 250;
+
 struct RetryPolicy {
   uint32_t attempts = 0;          // total tries beyond the first; 0: no retry
   std::vector<unsigned> codes;    // response statuses that are retried
-  uint32_t backoff_ms = 0;
+  std::optional<uint32_t> backoff_ms;  // HTTPRouteRetry.backoff: fixed; unset: the growing default
 };
+
+// The wait before retry number `retry` (0 for the first). A set backoff is used as is; the
+// default doubles per retry, capped, and is jittered into [half, full] by `random` so that
+// clients failing together do not retry together.
+uint32_t retry_backoff_ms(const RetryPolicy& policy, uint32_t retry, uint64_t random);
 
 struct Timeouts {
   uint32_t request_ms = 0;          // whole request, 0: none

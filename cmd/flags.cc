@@ -36,6 +36,8 @@ Serves the Gateway API objects in the manifest files under PATH (every *.yaml an
   --response-timeout MS        upstream response header and body-stall limit (default 60000)
   --drain-timeout MS           on SIGTERM, in-flight requests get this long (default 10000)
   --scan-interval MS           how often manifest files are checked for changes (default 250)
+  --mirror-body-limit BYTES    RequestMirror copies bodies up to this size; larger requests
+                               are not mirrored (default 1048576)
 
 usage: gantry translate --manifests PATH... [--controller-name NAME] [--port-map ...] [--address-pool ...]
   prints the routing snapshot and every object's status as YAML, then exits
@@ -101,6 +103,12 @@ Result<Flags> parse_flags(const std::vector<std::string>& args) {
       ok = millis(f.proxy.response_timeout);
     } else if (a == "--drain-timeout") {
       ok = millis(f.proxy.drain_timeout);
+    } else if (a == "--mirror-body-limit") {
+      auto v = value();
+      if (!v) return v.error();
+      auto n = number(a, *v, 0, int64_t{1} << 30);
+      if (!n) return n.error();
+      f.proxy.mirror_body_limit = static_cast<size_t>(*n);
     } else if (a == "--scan-interval") {
       auto v = value();
       if (!v) return v.error();

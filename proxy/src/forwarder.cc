@@ -89,9 +89,15 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     apply_header_modifier(f->request_headers, req);
     if (f->rewrite) rewrite_url(*f->rewrite, route, req);
   }
-  if (!route.filters.mirrors.empty()) start_mirrors(*worker_.pinned()->snapshot, route.filters.mirrors);
+  std::vector<MirrorCopy> mirrors;
+  if (!route.filters.mirrors.empty()) collect_mirrors(*worker_.pinned()->snapshot, route.filters.mirrors, mirrors);
   if (plan.backend_filters && !plan.backend_filters->mirrors.empty())
-    start_mirrors(*worker_.pinned()->snapshot, plan.backend_filters->mirrors);
+    collect_mirrors(*worker_.pinned()->snapshot, plan.backend_filters->mirrors, mirrors);
+  std::optional<BodyTap> mirror_body;
+  if (!mirrors.empty()) {
+    if (has_body) mirror_body.emplace().limit = opt.mirror_body_limit;
+    else launch_mirrors(mirrors, nullptr);
+  }
 
   // timeouts.request bounds the whole exchange; timeouts.backendRequest each try.
   const auto started = Clock::now();
@@ -177,10 +183,11 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     }
     if (!sr.is_done()) {
       RelayResult r = co_await relay_body(stream_, buffer_, parser, conn->stream, sr, relay(), opt.relay_buffer,
-                                          opt.idle_timeout, bounded(try_timeout));
+                                          opt.idle_timeout, bounded(try_timeout), mirror_body ? &*mirror_body : nullptr);
       if (r.failure == RelayFailure::Input) co_return false;  // the client went away mid-body
       if (r.failure == RelayFailure::Output)
         co_return co_await send_error(upstream_error(r.ec), "sending the request body: " + r.ec.message());
+      if (!mirrors.empty()) launch_mirrors(mirrors, &*mirror_body);
     }
 
     // The response header; 1xx interim responses other than 101 are read past.

@@ -1,7 +1,8 @@
-// Session::start_mirrors: RequestMirror. A copy of the request header goes to one endpoint
-// of each mirror backend, on this worker, fire and forget: the copy owns everything it
-// needs, its answer is read and dropped, and nothing it does reaches the primary request.
-// Bodies are not mirrored yet (the copy says Content-Length: 0).
+// RequestMirror: a copy of the request goes to one endpoint of each mirror backend, on this
+// worker, fire and forget: the copy owns everything it needs, its answer is read and
+// dropped, and nothing it does reaches the primary request. A request with a body is
+// copied once its body has passed to the primary (whole, up to mirror_body_limit; larger
+// bodies are not mirrored), so a body the primary never read is never mirrored either.
 #include <boost/asio/ip/address.hpp>
 
 #include "session.h"
@@ -13,7 +14,7 @@ constexpr int kMaxMirrorsInFlight = 1024;  // per worker: a dead mirror cannot p
 thread_local int g_mirrors_in_flight = 0;
 
 awaitable<void> send_copy(asio::io_context& ioc, routing::Endpoint endpoint,
-                          std::shared_ptr<http::request<http::empty_body>> copy, std::chrono::milliseconds timeout) {
+                          std::shared_ptr<http::request<http::string_body>> copy, std::chrono::milliseconds timeout) {
   ++g_mirrors_in_flight;
   beast::tcp_stream stream(ioc);
   error_code ec;
@@ -27,7 +28,7 @@ awaitable<void> send_copy(asio::io_context& ioc, routing::Endpoint endpoint,
         beast::flat_buffer buffer;
         http::response_parser<http::empty_body> rp;
         rp.skip(true);
-        auto [rec, rn] = co_await http::async_read_header(stream, buffer, rp, use_nothrow);
+        co_await http::async_read_header(stream, buffer, rp, use_nothrow);
       }
     }
   }
@@ -37,21 +38,38 @@ awaitable<void> send_copy(asio::io_context& ioc, routing::Endpoint endpoint,
 
 }  // namespace
 
-void Session::start_mirrors(const routing::Snapshot& snapshot, const std::vector<routing::Mirror>& mirrors) {
+void Session::collect_mirrors(const routing::Snapshot& snapshot, const std::vector<routing::Mirror>& mirrors,
+                              std::vector<MirrorCopy>& out) {
   const Request& req = parser_->get();
   for (const routing::Mirror& m : mirrors) {
     if (m.numerator < m.denominator && worker_.random() % m.denominator >= m.numerator) continue;
-    if (m.cluster >= snapshot.clusters.size() || g_mirrors_in_flight >= kMaxMirrorsInFlight) continue;
+    if (m.cluster >= snapshot.clusters.size()) continue;
     const routing::Cluster& cluster = snapshot.clusters[m.cluster];
     if (cluster.endpoints.empty()) continue;
-    auto copy = std::make_shared<http::request<http::empty_body>>(req.base());
-    copy->erase(http::field::transfer_encoding);
-    copy->content_length(0);
-    copy->keep_alive(false);
-    const routing::Endpoint& ep = cluster.endpoints[worker_.next_endpoint(m.cluster) % cluster.endpoints.size()];
-    asio::co_spawn(worker_.ioc(), send_copy(worker_.ioc(), ep, std::move(copy), worker_.options().response_timeout),
+    MirrorCopy copy;
+    copy.endpoint = cluster.endpoints[worker_.next_endpoint(m.cluster) % cluster.endpoints.size()];
+    copy.request = std::make_shared<http::request<http::string_body>>(req.base());
+    copy.request->erase(http::field::transfer_encoding);
+    copy.request->erase(http::field::expect);
+    copy.request->keep_alive(false);
+    out.push_back(std::move(copy));
+  }
+}
+
+void Session::launch_mirrors(std::vector<MirrorCopy>& copies, const BodyTap* body) {
+  for (MirrorCopy& c : copies) {
+    if ((body && body->overflow) || g_mirrors_in_flight >= kMaxMirrorsInFlight) {
+      worker_.counters().mirrors_skipped.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    if (body) c.request->body() = body->data;
+    c.request->prepare_payload();
+    worker_.counters().mirrors_sent.fetch_add(1, std::memory_order_relaxed);
+    asio::co_spawn(worker_.ioc(),
+                   send_copy(worker_.ioc(), std::move(c.endpoint), std::move(c.request), worker_.options().response_timeout),
                    asio::detached);
   }
+  copies.clear();
 }
 
 }  // namespace gantry::proxy

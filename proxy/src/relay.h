@@ -2,6 +2,8 @@
 // held whole, whatever their size or framing (Content-Length, chunked, until EOF).
 #pragma once
 
+#include <string>
+
 #include "asio.h"
 
 namespace gantry::proxy {
@@ -13,13 +15,30 @@ struct RelayResult {
   error_code ec;
 };
 
+// A copy of the body as it passes, up to `limit` bytes (RequestMirror). Past the limit the
+// copy is dropped and `overflow` set: a cut body would be a different request.
+struct BodyTap {
+  std::string data;
+  size_t limit = 0;
+  bool overflow = false;
+  void take(const char* p, size_t n) {
+    if (overflow) return;
+    if (data.size() + n > limit) {
+      overflow = true;
+      std::string().swap(data);
+      return;
+    }
+    data.append(p, n);
+  }
+};
+
 // Writes the rest of the message whose header `sr` already wrote, reading body chunks
 // from `in` into `buf`. Each read and write has its own timeout.
 template <bool isRequest, class In, class Out>
 awaitable<RelayResult> relay_body(In& in, beast::flat_buffer& in_buffer, http::parser<isRequest, http::buffer_body>& p,
                                   Out& out, http::serializer<isRequest, http::buffer_body>& sr, char* buf,
                                   size_t size, std::chrono::milliseconds read_timeout,
-                                  std::chrono::milliseconds write_timeout) {
+                                  std::chrono::milliseconds write_timeout, BodyTap* tap = nullptr) {
   auto& body = p.get().body();
   for (;;) {
     if (!p.is_done()) {
@@ -38,6 +57,7 @@ awaitable<RelayResult> relay_body(In& in, beast::flat_buffer& in_buffer, http::p
       // make the chunked serializer emit the last chunk twice.
       body.data = body.size ? buf : nullptr;
       body.more = !p.is_done();
+      if (tap && body.size) tap->take(buf, body.size);
     } else {
       body.data = nullptr;
       body.size = 0;

@@ -8,6 +8,7 @@
 
 #include "asio.h"
 #include "proxy_error.h"
+#include "relay.h"
 #include "worker.h"
 
 namespace gantry::proxy {
@@ -31,7 +32,15 @@ class Session : public std::enable_shared_from_this<Session> {
   awaitable<bool> forward(const routing::Endpoint& endpoint, const Plan& plan);
   awaitable<bool> send_redirect(const routing::Redirect& redirect, const routing::Route& route, uint16_t listener_port,
                                 std::string_view host);
-  void start_mirrors(const routing::Snapshot& snapshot, const std::vector<routing::Mirror>& mirrors);
+  // RequestMirror copies of the request being served (mirror.cc).
+  struct MirrorCopy {
+    routing::Endpoint endpoint;
+    std::shared_ptr<http::request<http::string_body>> request;
+  };
+  void collect_mirrors(const routing::Snapshot& snapshot, const std::vector<routing::Mirror>& mirrors,
+                       std::vector<MirrorCopy>& out);
+  // Sends the copies, with `body` when the request had one; empties `copies`.
+  void launch_mirrors(std::vector<MirrorCopy>& copies, const BodyTap* body);
   awaitable<bool> send_error(ProxyError error, std::string_view detail);
   awaitable<void> tunnel(UpstreamConnection& upstream);
 

@@ -32,6 +32,7 @@ using PinnedPtr = std::shared_ptr<const PinnedSnapshot>;
 
 struct WorkerCounters {
   std::atomic<uint64_t> connections{0}, requests{0}, upstream_connects{0}, upstream_reuses{0};
+  std::atomic<uint64_t> mirrors_sent{0}, mirrors_skipped{0};
   std::atomic<uint64_t> responses[6] = {};
   void count_response(unsigned status) {
     unsigned cls = status / 100;

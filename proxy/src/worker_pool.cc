@@ -69,6 +69,8 @@ Counters WorkerPool::counters() const {
     c.requests += wc.requests.load(std::memory_order_relaxed);
     c.upstream_connects += wc.upstream_connects.load(std::memory_order_relaxed);
     c.upstream_reuses += wc.upstream_reuses.load(std::memory_order_relaxed);
+    c.mirrors_sent += wc.mirrors_sent.load(std::memory_order_relaxed);
+    c.mirrors_skipped += wc.mirrors_skipped.load(std::memory_order_relaxed);
     for (int i = 0; i < 6; ++i) c.responses[i] += wc.responses[i].load(std::memory_order_relaxed);
   }
   return c;

@@ -12,69 +12,10 @@
 #include <thread>
 
 #include "harness.h"
+#include "raw_backends.h"
 
 namespace gantry::test {
 namespace {
-
-// A backend that answers every connection with fixed bytes and then closes: for
-// malformed and truncated responses.
-class RawBackend {
- public:
-  explicit RawBackend(std::string reply) : reply_(std::move(reply)) {
-    fd_ = listen_loopback(64, port);
-    thread_ = std::thread([this] {
-      while (!stop_) {
-        pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, 50) <= 0) continue;
-        int c = ::accept(fd_, nullptr, nullptr);
-        if (c < 0) continue;
-        char buf[4096];
-        ::recv(c, buf, sizeof buf, 0);  // the request header
-        ::send(c, reply_.data(), reply_.size(), MSG_NOSIGNAL);
-        ::close(c);
-      }
-    });
-  }
-  ~RawBackend() {
-    stop_ = true;
-    thread_.join();
-    ::close(fd_);
-  }
-  uint16_t port = 0;
-
- private:
-  std::string reply_;
-  int fd_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
-// A listening socket that never accepts, its backlog filled: connects to it stall.
-class BlackHole {
- public:
-  BlackHole() {
-    fd_ = listen_loopback(0, port);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    for (int i = 0; i < 8; ++i) {
-      int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-      ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
-      fillers_.push_back(c);
-    }
-    std::this_thread::sleep_for(100ms);
-  }
-  ~BlackHole() {
-    for (int c : fillers_) ::close(c);
-    ::close(fd_);
-  }
-  uint16_t port = 0;
-
- private:
-  int fd_;
-  std::vector<int> fillers_;
-};
 
 class ErrorsTest : public ::testing::Test {
  protected:

@@ -213,6 +213,7 @@ asio::awaitable<void> serve(tcp::socket socket) {
     std::string path = target.substr(0, target.find('?'));
     bool keep_alive = req.keep_alive();
     std::cout << "Echoing back request made to " << target << " to client (" << remote << ")" << std::endl;
+    if (body_bytes) std::cout << "Request body for " << target << ": " << body_bytes << " bytes, sum " << body_sum << std::endl;
 
     if (std::string d = query_param(target, "delay"); !d.empty()) {
       asio::steady_timer t(socket.get_executor(), parse_duration(d));

@@ -18,6 +18,7 @@ struct ProxyOptions {
   Millis drain_timeout{10'000};         // SIGTERM: in-flight requests get this long
   size_t header_limit = 64 * 1024;      // beyond it: 431
   size_t relay_buffer = 16 * 1024;      // body bytes in flight per direction
+  size_t mirror_body_limit = 1 << 20;   // RequestMirror: larger bodies are not mirrored
   size_t max_idle_per_endpoint = 256;   // per worker
 };
 

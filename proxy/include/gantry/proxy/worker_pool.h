@@ -21,6 +21,8 @@ struct Counters {
   uint64_t responses[6] = {};  // by class: [1]=1xx ... [5]=5xx
   uint64_t upstream_connects = 0;
   uint64_t upstream_reuses = 0;
+  uint64_t mirrors_sent = 0;     // RequestMirror copies sent
+  uint64_t mirrors_skipped = 0;  // not sent: body over the bound, or too many in flight
 };
 
 class WorkerPool {

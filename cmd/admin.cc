@@ -91,6 +91,8 @@ Result<bool> Admin::start(const std::string& address) {
     out += "# TYPE gantry_mirror_requests_total counter\ngantry_mirror_requests_total{result=\"sent\"} " +
            std::to_string(c.mirrors_sent) + "\ngantry_mirror_requests_total{result=\"skipped\"} " +
            std::to_string(c.mirrors_skipped) + "\n";
+    out += "# TYPE gantry_tls_handshake_failures_total counter\ngantry_tls_handshake_failures_total " +
+           std::to_string(c.tls_handshake_failures) + "\n";
     out += "# TYPE gantry_config_errors gauge\ngantry_config_errors " + std::to_string(board_.errors().size()) + "\n";
     res.set_content(out, "text/plain; version=0.0.4");
   });

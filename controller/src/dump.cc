@@ -183,11 +183,24 @@ json::value snapshot_to_json(const routing::Snapshot& s) {
         for (const auto& r : v.routes) routes.push_back(route_json(r, s));
         vhosts.push_back(json::object{{"hostname", v.hostname.empty() ? "*" : v.hostname}, {"routes", std::move(routes)}});
       }
-      scopes.push_back(json::object{{"name", scope.name},
-                                    {"hostname", scope.hostname.empty() ? "*" : scope.hostname},
-                                    {"virtualHosts", std::move(vhosts)}});
+      json::object out{{"name", scope.name}, {"hostname", scope.hostname.empty() ? "*" : scope.hostname}};
+      if (!scope.certificates.empty()) {
+        // Never the key: the dump is served on the admin port.
+        json::array certs;
+        for (const auto& c : scope.certificates) {
+          json::array names;
+          for (const auto& n : c.dns_names) names.push_back(json::string(n));
+          certs.push_back(json::object{{"dnsNames", std::move(names)}});
+        }
+        out["certificates"] = std::move(certs);
+      }
+      out["virtualHosts"] = std::move(vhosts);
+      scopes.push_back(std::move(out));
     }
-    listeners.push_back(json::object{{"name", l.name}, {"address", l.address}, {"port", l.port}, {"scopes", std::move(scopes)}});
+    json::object out{{"name", l.name}, {"address", l.address}, {"port", l.port}};
+    if (l.tls) out["protocol"] = "HTTPS";
+    out["scopes"] = std::move(scopes);
+    listeners.push_back(std::move(out));
   }
   json::array clusters;
   for (const auto& c : s.clusters) {

@@ -82,7 +82,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     expect_continue = true;
     req.erase(http::field::expect);  // answered here, before the body is read
   }
-  prepare_upstream_request(req, client_ip_, upgrade);
+  prepare_upstream_request(req, client_ip_, stream_.is_tls(), upgrade);
   // Filters: the rule's first, then the chosen backendRef's (Gateway API order).
   for (const routing::Filters* f : {&route.filters, plan.backend_filters}) {
     if (!f) continue;

@@ -47,7 +47,7 @@ bool is_upgrade_request(const Request& req) {
   return req.count(http::field::upgrade) > 0 && connection_has(req, "upgrade");
 }
 
-void prepare_upstream_request(Request& req, std::string_view client_ip, bool upgrade) {
+void prepare_upstream_request(Request& req, std::string_view client_ip, bool tls, bool upgrade) {
   strip_hop_by_hop(req, upgrade);
   if (upgrade) req.set(http::field::connection, "Upgrade");
   auto xff = req.find("X-Forwarded-For");
@@ -59,7 +59,7 @@ void prepare_upstream_request(Request& req, std::string_view client_ip, bool upg
     joined += client_ip;
     req.set("X-Forwarded-For", joined);
   }
-  req.set("X-Forwarded-Proto", "http");
+  req.set("X-Forwarded-Proto", tls ? "https" : "http");
   if (auto host = req.find(http::field::host); host != req.end()) req.set("X-Forwarded-Host", host->value());
   req.version(11);
 }

@@ -10,7 +10,7 @@
 namespace gantry::proxy {
 
 bool is_upgrade_request(const Request& req);
-void prepare_upstream_request(Request& req, std::string_view client_ip, bool upgrade);
+void prepare_upstream_request(Request& req, std::string_view client_ip, bool tls, bool upgrade);
 void prepare_downstream_response(Response& res, unsigned version, bool keep_alive, bool upgrade);
 
 // RequestHeaderModifier / ResponseHeaderModifier: set replaces, add appends a value,

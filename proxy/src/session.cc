@@ -46,10 +46,32 @@ char* Session::relay() {
   return relay_.get();
 }
 
+awaitable<bool> Session::handshake() {
+  PinnedPtr pinned = worker_.pinned();  // held through the handshake: the SNI callback reads it
+  if (!pinned) co_return true;
+  const auto& listeners = pinned->snapshot->listeners;
+  size_t index = 0;
+  while (index < listeners.size() && listeners[index].name != listener_) ++index;
+  if (index == listeners.size() || !listeners[index].tls) co_return true;
+  SSL* ssl = pinned->tls ? pinned->tls->new_connection(index) : nullptr;
+  if (!ssl) co_return false;  // no usable certificate (logged when the snapshot was published)
+  stream_.start_tls(ssl);
+  // A client that connects and never finishes the handshake is cut off like a slow header.
+  stream_.expires_after(worker_.options().header_timeout);
+  auto [ec] = co_await stream_.tls().async_handshake(asio::ssl::stream_base::server, use_nothrow);
+  if (ec) {
+    worker_.counters().tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+    co_return false;
+  }
+  co_return true;
+}
+
 awaitable<void> Session::run() {
   auto self = shared_from_this();
-  while (co_await serve_one()) {
-    if (worker_.draining()) break;
+  if (co_await handshake()) {
+    while (co_await serve_one()) {
+      if (worker_.draining()) break;
+    }
   }
   error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -171,7 +193,7 @@ awaitable<bool> Session::send_redirect(const routing::Redirect& redirect, const 
                                 : std::string_view{};
   http::response<http::empty_body> res{static_cast<http::status>(redirect.status), req.version()};
   res.set(http::field::location,
-          routing::redirect_location(redirect, "http", host, listener_port, prefix, path, query));
+          routing::redirect_location(redirect, stream_.is_tls() ? "https" : "http", host, listener_port, prefix, path, query));
   res.set(http::field::server, "gantry");
   res.content_length(0);
   bool keep = parser_->is_done() && req.keep_alive() && !worker_.draining();

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "asio.h"
+#include "client_stream.h"
 #include "proxy_error.h"
 #include "relay.h"
 #include "worker.h"
@@ -23,6 +24,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void cancel_if_idle();
 
  private:
+  // HTTPS listeners: the TLS handshake, before the first request; false ends the session.
+  awaitable<bool> handshake();
   awaitable<bool> serve_one();
   // What the route decided for the request being served; the pinned snapshot keeps it alive.
   struct Plan {
@@ -51,7 +54,7 @@ class Session : public std::enable_shared_from_this<Session> {
   char* relay();
 
   Worker& worker_;
-  beast::tcp_stream stream_;
+  ClientStream stream_;
   beast::flat_buffer buffer_;
   std::string listener_;
   std::string client_ip_;

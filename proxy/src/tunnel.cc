@@ -8,7 +8,17 @@
 namespace gantry::proxy {
 namespace {
 
-awaitable<void> pump(tcp::socket& from, tcp::socket& to) {
+void half_close(tcp::socket& s) {
+  error_code ignored;
+  s.shutdown(tcp::socket::shutdown_send, ignored);
+}
+// TLS has no half-close that every client understands; the tunnel ends with the session.
+void half_close(ClientStream& s) {
+  if (!s.is_tls()) half_close(s.socket());
+}
+
+template <class From, class To>
+awaitable<void> pump(From& from, To& to) {
   char buf[8192];
   for (;;) {
     auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), use_nothrow);
@@ -16,11 +26,11 @@ awaitable<void> pump(tcp::socket& from, tcp::socket& to) {
     auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf, n), use_nothrow);
     if (wec) break;
   }
-  error_code ignored;
-  to.shutdown(tcp::socket::shutdown_send, ignored);
+  half_close(to);
 }
 
-awaitable<bool> flush(tcp::socket& to, beast::flat_buffer& pending) {
+template <class To>
+awaitable<bool> flush(To& to, beast::flat_buffer& pending) {
   if (pending.size() == 0) co_return true;
   auto [ec, n] = co_await asio::async_write(to, pending.data(), use_nothrow);
   pending.consume(pending.size());
@@ -33,7 +43,7 @@ awaitable<void> Session::tunnel(UpstreamConnection& upstream) {
   using namespace asio::experimental::awaitable_operators;
   stream_.expires_never();
   upstream.stream.expires_never();
-  tcp::socket& down = stream_.socket();
+  ClientStream& down = stream_;
   tcp::socket& up = upstream.stream.socket();
   // Bytes that arrived with the headers belong to the tunnel.
   if (!co_await flush(up, buffer_) || !co_await flush(down, upstream.buffer)) co_return;

@@ -31,8 +31,10 @@ void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Worker::post_snapshot(routing::SnapshotPtr snapshot, uint64_t version) {
-  asio::post(ioc_, [this, snapshot = std::move(snapshot), version]() mutable { apply(std::move(snapshot), version); });
+void Worker::post_snapshot(routing::SnapshotPtr snapshot, std::shared_ptr<const TlsContexts> tls, uint64_t version) {
+  asio::post(ioc_, [this, snapshot = std::move(snapshot), tls = std::move(tls), version]() mutable {
+    apply(std::move(snapshot), std::move(tls), version);
+  });
 }
 
 void Worker::post_drain() {
@@ -56,7 +58,7 @@ void Worker::give_relay_buffer(std::unique_ptr<char[]> buf) {
   if (relay_free_.size() < 64) relay_free_.push_back(std::move(buf));
 }
 
-void Worker::apply(routing::SnapshotPtr snapshot, uint64_t version) {
+void Worker::apply(routing::SnapshotPtr snapshot, std::shared_ptr<const TlsContexts> tls, uint64_t version) {
   if (draining_) return;
   std::vector<std::string> errors;
   std::map<std::string, std::shared_ptr<tcp::acceptor>> next;
@@ -98,7 +100,7 @@ void Worker::apply(routing::SnapshotPtr snapshot, uint64_t version) {
     }
   }
   acceptors_ = std::move(next);
-  pinned_ = std::make_shared<const PinnedSnapshot>(PinnedSnapshot{std::move(snapshot)});
+  pinned_ = std::make_shared<const PinnedSnapshot>(PinnedSnapshot{std::move(snapshot), std::move(tls)});
   rr_.assign(pinned_->snapshot->clusters.size(), 0);
   if (index_ == 0)
     for (const auto& e : errors) log::error(e);

@@ -17,6 +17,7 @@
 #include "gantry/proxy/worker_pool.h"
 #include "gantry/routing/snapshot.h"
 #include "gantry/routing/weighted_pick.h"
+#include "tls_contexts.h"
 #include "upstream_pool.h"
 
 namespace gantry::proxy {
@@ -27,12 +28,13 @@ class Session;
 // reference count no other thread touches (Envoy's thread-local snapshot idea).
 struct PinnedSnapshot {
   routing::SnapshotPtr snapshot;
+  std::shared_ptr<const TlsContexts> tls;  // the snapshot's HTTPS listeners
 };
 using PinnedPtr = std::shared_ptr<const PinnedSnapshot>;
 
 struct WorkerCounters {
   std::atomic<uint64_t> connections{0}, requests{0}, upstream_connects{0}, upstream_reuses{0};
-  std::atomic<uint64_t> mirrors_sent{0}, mirrors_skipped{0};
+  std::atomic<uint64_t> mirrors_sent{0}, mirrors_skipped{0}, tls_handshake_failures{0};
   std::atomic<uint64_t> responses[6] = {};
   void count_response(unsigned status) {
     unsigned cls = status / 100;
@@ -46,7 +48,7 @@ class Worker {
   ~Worker();
 
   void start();
-  void post_snapshot(routing::SnapshotPtr snapshot, uint64_t version);
+  void post_snapshot(routing::SnapshotPtr snapshot, std::shared_ptr<const TlsContexts> tls, uint64_t version);
   void post_drain();
   void stop() { ioc_.stop(); }
   void join();
@@ -72,7 +74,7 @@ class Worker {
   void give_relay_buffer(std::unique_ptr<char[]> buf);
 
  private:
-  void apply(routing::SnapshotPtr snapshot, uint64_t version);
+  void apply(routing::SnapshotPtr snapshot, std::shared_ptr<const TlsContexts> tls, uint64_t version);
   void drain();
   awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor, std::string listener);
 

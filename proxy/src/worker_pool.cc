@@ -24,7 +24,10 @@ void WorkerPool::start() {
 
 void WorkerPool::publish(routing::SnapshotPtr snapshot) {
   ++published_;
-  for (auto& w : workers_) w->post_snapshot(snapshot, published_);
+  std::vector<std::string> errors;
+  auto tls = TlsContexts::build(snapshot, errors);
+  for (const auto& e : errors) log::error("TLS: " + e);
+  for (auto& w : workers_) w->post_snapshot(snapshot, tls, published_);
 }
 
 void WorkerPool::drain_and_stop() {
@@ -71,6 +74,7 @@ Counters WorkerPool::counters() const {
     c.upstream_reuses += wc.upstream_reuses.load(std::memory_order_relaxed);
     c.mirrors_sent += wc.mirrors_sent.load(std::memory_order_relaxed);
     c.mirrors_skipped += wc.mirrors_skipped.load(std::memory_order_relaxed);
+    c.tls_handshake_failures += wc.tls_handshake_failures.load(std::memory_order_relaxed);
     for (int i = 0; i < 6; ++i) c.responses[i] += wc.responses[i].load(std::memory_order_relaxed);
   }
   return c;

@@ -1,6 +1,7 @@
 #include "environment.h"
 
 #include <httplib.h>
+#include <yaml-cpp/yaml.h>
 
 #include <fstream>
 #include <sstream>
@@ -31,6 +32,25 @@ std::string ns_of(const json::value& d) {
 std::string name_of(const json::value& d) {
   const auto* md = d.as_object().if_contains("metadata");
   return md && md->is_object() ? str(md->as_object().if_contains("name")) : "";
+}
+
+std::string base64(const std::string& in) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out += kAlphabet[(v >> s) & 63];
+  }
+  if (i < in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    if (i + 1 < in.size()) v |= uint8_t(in[i + 1]) << 8;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
 }
 
 void merge(json::value& target, const json::value& patch) {  // RFC 7386
@@ -134,6 +154,7 @@ std::string Environment::start() {
                                {"kind", "GatewayClass"},
                                {"metadata", {{"name", kClassName}}},
                                {"spec", {{"controllerName", kControllerName}}}});
+  if (auto e = generate_secrets(); !e.empty()) return e;
   if (auto e = load("manifests.yaml", base_); !e.empty()) return e;
   // Echo Deployments become processes; pods are named <deployment>-<hash>-<hash>.
   int index = 0;
@@ -179,6 +200,40 @@ std::string Environment::start() {
     std::this_thread::sleep_for(50ms);
   }
   return "gantry did not start: " + gantry_log();
+}
+
+// fixtures.yaml's self-signed TLS Secrets (the ones the included cases use), made with the
+// openssl command line as the fixture describes them: RSA 2048 in PKCS#1, CN=default,
+// O=Acme Co, server auth, not a CA, the listed DNS names.
+std::string Environment::generate_secrets() {
+  YAML::Node fixtures = YAML::LoadFile((corpus_ / "fixtures.yaml").string());
+  int index = 0;
+  for (const auto& s : fixtures["generated_secrets"]) {
+    if (!s["self_signed"] || !s["self_signed"].as<bool>()) continue;
+    const std::string ns = s["namespace"].as<std::string>(), name = s["name"].as<std::string>();
+    std::string sans;
+    for (const auto& d : s["dns_names"]) sans += (sans.empty() ? "DNS:" : ",DNS:") + d.as<std::string>();
+    const fs::path key = work_ / ("secret-" + std::to_string(index) + ".key");
+    const fs::path crt = work_ / ("secret-" + std::to_string(index++) + ".crt");
+    auto r = test::run("openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj '/CN=default/O=Acme Co' -keyout '" +
+                       key.string() + "' -out '" + crt.string() + "' -addext 'subjectAltName=" + sans +
+                       "' -addext 'keyUsage=critical,digitalSignature,keyEncipherment' -addext "
+                       "'extendedKeyUsage=serverAuth' -addext 'basicConstraints=critical,CA:FALSE' 2>&1 && "
+                       "openssl rsa -in '" + key.string() + "' -traditional -out '" + key.string() + "' 2>&1");
+    if (r.exit_code != 0) return "generating Secret " + ns + "/" + name + ": " + r.out;
+    certificates_[ns + "/" + name] = read(crt);
+    base_.push_back(json::object{{"apiVersion", "v1"},
+                                 {"kind", "Secret"},
+                                 {"metadata", {{"name", name}, {"namespace", ns}}},
+                                 {"type", "kubernetes.io/tls"},
+                                 {"data", {{"tls.crt", base64(read(crt))}, {"tls.key", base64(read(key))}}}});
+  }
+  return {};
+}
+
+std::string Environment::certificate(const std::string& ns, const std::string& name) const {
+  auto it = certificates_.find(ns + "/" + name);
+  return it == certificates_.end() ? std::string{} : it->second;
 }
 
 void Environment::write_base() {
@@ -298,10 +353,6 @@ bool Environment::readiness_exempt(const std::string& ns, const std::string& nam
       const auto& md = d.as_object().at("metadata").as_object();
       if (const auto* a = md.if_contains("annotations"); a && a->is_object())
         if (str(a->as_object().if_contains("gateway-api/skip-this-for-readiness")) == "true") return true;
-      const auto* ls = d.as_object().at("spec").as_object().if_contains("listeners");
-      if (ls && ls->is_array())
-        for (const auto& l : ls->as_array())
-          if (str(l.as_object().if_contains("protocol")) == "HTTPS") return true;
       return false;
     }
   return false;

@@ -54,13 +54,15 @@ class Environment {
   uint16_t mapped_port(int port) const;
   const std::vector<std::unique_ptr<EchoInstance>>& echoes() const { return echoes_; }
   std::string gantry_log() const;
+  // tls.crt of a Secret generated from fixtures.yaml; empty when there is none.
+  std::string certificate(const std::string& ns, const std::string& name) const;
   // Gateways the readiness wait leaves out: those annotated
-  // gateway-api/skip-this-for-readiness, and, until TLS termination lands, those with an
-  // HTTPS listener (their cases are skipped for that reason; the base manifests hold one).
+  // gateway-api/skip-this-for-readiness.
   bool readiness_exempt(const std::string& ns, const std::string& name) const;
 
  private:
   std::string load(const std::string& file, std::vector<json::value>& out) const;
+  std::string generate_secrets();
   void write_case();
   void write_base();
   std::vector<json::value> slices_for(const std::vector<json::value>& docs) const;
@@ -71,6 +73,7 @@ class Environment {
   std::vector<json::value> case_;
   std::vector<std::unique_ptr<EchoInstance>> echoes_;
   std::set<int> ports_;
+  std::map<std::string, std::string> certificates_;  // "namespace/name" -> tls.crt of generated Secrets
   std::unique_ptr<test::Process> gantry_;
   uint16_t admin_ = 0;
 };

@@ -1,6 +1,7 @@
 #include "http_client.h"
 
 #include "../integration/harness.h"
+#include "../integration/tls_client.h"
 
 #include <strings.h>
 
@@ -42,14 +43,19 @@ std::string dechunk(const std::string& body) {
 
 HttpResponse http_request(const std::string& address, uint16_t port, const std::string& method,
                           const std::string& target, const std::vector<std::pair<std::string, std::string>>& headers,
-                          std::chrono::milliseconds timeout) {
+                          std::chrono::milliseconds timeout, const TlsClient* tls) {
   HttpResponse r;
   std::string req = method + " " + target + " HTTP/1.1\r\n";
   for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
   req += "Connection: close\r\n\r\n";
-  test::RawResult exchange = test::raw_exchange(address, port, req, timeout);
+  test::RawResult exchange = tls ? test::tls_exchange(address, port, tls->sni, tls->trust_pem, req, timeout)
+                                  : test::raw_exchange(address, port, req, timeout);
   if (!exchange.connected) {
     r.error = "connect " + address + ":" + std::to_string(port) + " failed";
+    return r;
+  }
+  if (!exchange.tls_error.empty()) {
+    r.error = "TLS: " + exchange.tls_error;
     return r;
   }
   const std::string& raw = exchange.response;

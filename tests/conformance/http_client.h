@@ -21,8 +21,15 @@ struct HttpResponse {
   std::string header(const std::string& name) const;
 };
 
+// HTTPS: the server name to send and the certificate to trust as the only root.
+struct TlsClient {
+  std::string sni;
+  std::string trust_pem;
+};
+
+// `tls` null: plain HTTP.
 HttpResponse http_request(const std::string& address, uint16_t port, const std::string& method,
                           const std::string& target, const std::vector<std::pair<std::string, std::string>>& headers,
-                          std::chrono::milliseconds timeout);
+                          std::chrono::milliseconds timeout, const TlsClient* tls = nullptr);
 
 }  // namespace gantry::conformance

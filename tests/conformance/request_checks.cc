@@ -43,9 +43,13 @@ struct Target {
   std::string address;
   uint16_t port = 0;       // where to connect
   int logical_port = 80;   // what the Gateway listener says
+  bool https = false;
+  std::string trust_pem;   // the case's tls_trust certificate
 };
 
 struct Sent {
+  bool https = false;
+  std::string sni;
   std::string method, path, host;
   std::vector<std::pair<std::string, std::string>> headers;
 };
@@ -127,7 +131,7 @@ std::string check_redirect(const YAML::Node& want, const HttpResponse& r, const 
     }
   }
   path = rest.substr(0, rest.find('?'));
-  std::string want_scheme = y(want, "scheme", "http");
+  std::string want_scheme = y(want, "scheme", sent.https ? "https" : "http");
   if (scheme != want_scheme) return "Location " + loc + ": scheme " + scheme + ", want " + want_scheme;
   if (want["host"] && host != want["host"].as<std::string>()) return "Location " + loc + ": host " + host + ", want " + want["host"].as<std::string>();
   if (want["port"]) {
@@ -217,8 +221,10 @@ Sent make_request(const YAML::Node& entry, const Target& t, std::string* request
     if (request_id) *request_id = id;
     s.path += (s.path.find('?') == std::string::npos ? "?" : "&") + std::string("gateway-api-conformance-request-id=") + id;
   }
+  s.https = t.https;
+  s.sni = y(req, "tls_sni");
   s.host = req["host"] ? req["host"].as<std::string>()
-                       : t.address + (t.logical_port == 80 ? "" : ":" + std::to_string(t.logical_port));
+                       : t.address + (t.logical_port == (t.https ? 443 : 80) ? "" : ":" + std::to_string(t.logical_port));
   s.headers.emplace_back("Host", s.host);
   for (const auto& h : req["headers"]) s.headers.emplace_back(h.first.as<std::string>(), h.second.as<std::string>());
   std::string echo_set;
@@ -229,7 +235,9 @@ Sent make_request(const YAML::Node& entry, const Target& t, std::string* request
 }
 
 HttpResponse send(const Target& t, const Sent& s) {
-  return http_request(t.address, t.port, s.method, s.path, s.headers, std::chrono::seconds(10));
+  if (!s.https) return http_request(t.address, t.port, s.method, s.path, s.headers, std::chrono::seconds(10));
+  TlsClient tls{s.sni, t.trust_pem};
+  return http_request(t.address, t.port, s.method, s.path, s.headers, std::chrono::seconds(10), &tls);
 }
 
 std::string consistent(const YAML::Node& entry, const Target& t, const Limits& limits, std::string* request_id) {
@@ -339,6 +347,8 @@ std::string run_request(const Environment& env, const YAML::Node& kase, const YA
   if (t.address.empty()) return "Gateway " + y(gw, "name") + " has no address";
   t.logical_port = entry["port"] ? entry["port"].as<int>() : (kase["port"] ? kase["port"].as<int>() : 80);
   t.port = env.mapped_port(t.logical_port);
+  t.https = y(entry, "listener", y(kase, "listener")) == "https";
+  if (YAML::Node trust = kase["tls_trust"]) t.trust_pem = env.certificate(y(trust, "namespace"), y(trust, "name"));
 
   if (entry["websocket"]) {
     auto deadline = std::chrono::steady_clock::now() + limits.consistency;

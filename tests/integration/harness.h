@@ -64,6 +64,7 @@ struct RawResult {
   std::string response;
   bool closed = false;  // the peer closed (EOF or reset) within the timeout
   std::chrono::milliseconds elapsed{0};
+  std::string tls_error;  // tls_exchange: why the handshake or verification failed
 };
 RawResult raw_exchange(uint16_t port, const std::string& request, std::chrono::milliseconds timeout);
 RawResult raw_exchange(const std::string& address, uint16_t port, const std::string& request,

@@ -146,6 +146,14 @@ Gateway read_gateway(const Reader& r) {
     listener.hostname = l.str("hostname");
     listener.port = l.integer("port").value_or(0);
     listener.protocol = l.str_or("protocol", "");
+    if (auto t = l.object("tls")) {
+      GatewayTLSConfig tls;
+      tls.mode = t->str_or("mode", "Terminate");
+      t->each("certificateRefs", [&](const Reader& c) {
+        tls.certificate_refs.push_back({c.str_or("group", ""), c.str_or("kind", "Secret"), c.str_or("name", ""), c.str("namespace")});
+      });
+      listener.tls = std::move(tls);
+    }
     if (auto ar = l.object("allowedRoutes")) {
       if (auto ns = ar->object("namespaces")) {
         listener.allowed_routes.from = ns->str_or("from", "Same");
@@ -303,6 +311,52 @@ Service read_service(const Reader& r) {
   return s;
 }
 
+// RFC 4648 base64, as Kubernetes writes Secret data; nullopt when it is not.
+std::optional<std::string> base64_decode(std::string_view in) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  size_t padding = 0;
+  for (char c : in) {
+    if (c == '\n' || c == '\r' || c == ' ') continue;
+    if (c == '=') {
+      ++padding;
+      continue;
+    }
+    int v = value(c);
+    if (v < 0 || padding) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  if (padding > 2 || bits >= 6) return std::nullopt;
+  return out;
+}
+
+Secret read_secret(const Reader& r) {
+  Secret s;
+  s.meta = read_meta(r, true);
+  s.type = r.str_or("type", "Opaque");
+  for (auto& [key, encoded] : r.string_map("data")) {
+    auto decoded = base64_decode(encoded);
+    if (!decoded) throw DecodeFailure{r.raw("data")->get_object().if_contains(key), r.path("data." + key) + ": not base64"};
+    s.data[key] = std::move(*decoded);
+  }
+  for (auto& [key, text] : r.string_map("stringData")) s.data[key] = std::move(text);
+  return s;
+}
+
 EndpointSlice read_endpoint_slice(const Reader& r) {
   EndpointSlice s;
   s.meta = read_meta(r, true);
@@ -358,6 +412,7 @@ Result<std::optional<DecodedObject>> decode_object(const json::value& value, std
     } else if (group.empty() && api == "v1") {
       if (kind == "Namespace") object = Namespace{read_meta(r, false)};
       else if (kind == "Service") object = read_service(r);
+      else if (kind == "Secret") object = read_secret(r);
     } else if (group == "discovery.k8s.io" && kind == "EndpointSlice") {
       object = read_endpoint_slice(r);
     }

@@ -20,6 +20,7 @@ bool ObjectStore::upsert(Object object) {
         else if constexpr (std::is_same_v<T, HTTPRoute>) return put(http_routes, std::move(o));
         else if constexpr (std::is_same_v<T, ReferenceGrant>) return put(reference_grants, std::move(o));
         else if constexpr (std::is_same_v<T, Service>) return put(services, std::move(o));
+        else if constexpr (std::is_same_v<T, Secret>) return put(secrets, std::move(o));
         else return put(endpoint_slices, std::move(o));
       },
       std::move(object));
@@ -36,6 +37,7 @@ void ObjectStore::complete_namespaces() {
   for (const auto& [k, v] : reference_grants) ensure(v.meta.ns);
   for (const auto& [k, v] : services) ensure(v.meta.ns);
   for (const auto& [k, v] : endpoint_slices) ensure(v.meta.ns);
+  for (const auto& [k, v] : secrets) ensure(v.meta.ns);
   for (auto& [name, ns] : namespaces) ns.meta.labels["kubernetes.io/metadata.name"] = name;
 }
 

@@ -17,7 +17,8 @@ namespace json = boost::json;
 
 struct ListenerState {
   const GatewayListener* spec = nullptr;
-  bool valid = false;          // accepted and programmed: routes may attach
+  bool attachable = false;     // accepted, not conflicted: routes attach and are counted
+  bool valid = false;          // also programmed: attached routes are served
   uint32_t snapshot_listener = 0;
   uint32_t scope = 0;
   int64_t attached_routes = 0;

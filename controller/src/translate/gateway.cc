@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 
 #include "context.h"
+#include "gantry/tls/cert_bundle.h"
 
 namespace gantry::controller::translate_detail {
 namespace {
@@ -40,7 +41,51 @@ std::string pool_address(const AddressPool& pool, const std::string& key, std::s
   return {};
 }
 
-bool supported_protocol(const std::string& p) { return p == "HTTP"; }
+bool supported_protocol(const std::string& p) { return p == "HTTP" || p == "HTTPS"; }
+
+// GatewayTLSConfig.certificateRefs of an HTTPS listener: Secrets in the Gateway's namespace,
+// or in another one that a ReferenceGrant opens to Gateways of this namespace. The first
+// bad reference decides the reason, as the conformance cases expect.
+bool resolve_certificates(const Context& ctx, const Gateway& gw, const GatewayListener& l,
+                          std::vector<routing::TlsCertificate>& out, std::string& reason, std::string& message) {
+  reason = "InvalidCertificateRef";
+  if (!l.tls || l.tls->certificate_refs.empty()) {
+    message = "an HTTPS listener needs tls.certificateRefs";
+    return false;
+  }
+  for (const SecretObjectReference& ref : l.tls->certificate_refs) {
+    const std::string ns = ref.ns.value_or(gw.meta.ns);
+    const std::string what = "certificateRef " + ns + "/" + ref.name;
+    if (!ref.group.empty() || ref.kind != "Secret") {
+      message = what + ": only core Secrets are supported, not " + (ref.group.empty() ? "core" : ref.group) + "/" + ref.kind;
+      return false;
+    }
+    if (ns != gw.meta.ns &&
+        !reference_granted(ctx.store, kGatewayGroup, "Gateway", gw.meta.ns, "", "Secret", ns, ref.name)) {
+      reason = "RefNotPermitted";
+      message = what + ": no ReferenceGrant in " + ns + " lets Gateways of " + gw.meta.ns + " use it";
+      return false;
+    }
+    auto it = ctx.store.secrets.find(ns + "/" + ref.name);
+    if (it == ctx.store.secrets.end()) {
+      message = what + ": Secret not found";
+      return false;
+    }
+    const auto& data = it->second.data;
+    auto crt = data.find("tls.crt"), key = data.find("tls.key");
+    if (crt == data.end() || key == data.end()) {
+      message = what + ": the Secret needs tls.crt and tls.key";
+      return false;
+    }
+    auto bundle = tls::parse_cert_bundle(crt->second, key->second);
+    if (!bundle) {
+      message = what + ": " + bundle.error().message;
+      return false;
+    }
+    out.push_back({std::move(bundle->cert_pem), std::move(bundle->key_pem), std::move(bundle->dns_names)});
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -119,27 +164,45 @@ void translate_gateways(Context& ctx) {
         ls.supported_kinds.push_back({kGatewayGroup, "HTTPRoute"});
       }
       bool conflicted = seen[{l.port, l.hostname.value_or("")}] > 1;
-      bool protocol_ok = supported_protocol(l.protocol);
+      const bool https = l.protocol == "HTTPS";
+      bool protocol_ok = supported_protocol(l.protocol) && !(https && l.tls && l.tls->mode != "Terminate");
       bool port_ok = l.port >= 1 && l.port <= 65535;
       bool accepted = protocol_ok && port_ok && address_ok;
+      std::vector<routing::TlsCertificate> certificates;
+      std::string refs_reason, refs_message;
+      bool refs_ok = kinds_ok;
+      if (!kinds_ok) {
+        refs_reason = "InvalidRouteKinds";
+        refs_message = "only HTTPRoute of gateway.networking.k8s.io is supported";
+      } else if (https && protocol_ok) {
+        refs_ok = resolve_certificates(ctx, *gw, l, certificates, refs_reason, refs_message);
+      }
 
       if (!protocol_ok)
         ls.conditions.push_back(condition("Accepted", false, "UnsupportedProtocol",
-                                          "protocol " + l.protocol + " is not supported yet; use HTTP", gen));
+                                          supported_protocol(l.protocol)
+                                              ? "tls.mode " + l.tls->mode + " does not terminate TLS; HTTPS needs Terminate"
+                                              : "protocol " + l.protocol + " is not supported yet; use HTTP or HTTPS",
+                                          gen));
       else if (!port_ok)
         ls.conditions.push_back(condition("Accepted", false, "PortUnavailable", "port must be 1-65535", gen));
       else
         ls.conditions.push_back(condition("Accepted", true, "Accepted", "listener accepted", gen));
+      const size_t conflicted_at = ls.conditions.size();
       ls.conditions.push_back(conflicted ? condition("Conflicted", true, "HostnameConflict",
                                                      "another listener has the same port and hostname", gen)
                                          : condition("Conflicted", false, "NoConflicts", "no conflicts", gen));
-      ls.conditions.push_back(kinds_ok ? condition("ResolvedRefs", true, "ResolvedRefs", "references resolved", gen)
-                                       : condition("ResolvedRefs", false, "InvalidRouteKinds",
-                                                   "only HTTPRoute of gateway.networking.k8s.io is supported", gen));
+      ls.conditions.push_back(refs_ok ? condition("ResolvedRefs", true, "ResolvedRefs", "references resolved", gen)
+                                      : condition("ResolvedRefs", false, refs_reason, refs_message, gen));
 
+      // Routes attach to (and are counted on) an accepted listener even while its
+      // certificate is unresolved; they are served once it is programmed.
+      ls.attachable = accepted && !conflicted;
       bool programmed = false;
       std::string why = "listener is not accepted";
-      if (accepted && !conflicted) {
+      if (accepted && !conflicted && !refs_ok) {
+        why = refs_message;
+      } else if (accepted && !conflicted) {
         uint16_t port = static_cast<uint16_t>(l.port);
         if (auto it = ctx.options.port_map.find(port); it != ctx.options.port_map.end()) port = it->second;
         std::string bind = state.address.find(':') != std::string::npos
@@ -156,15 +219,26 @@ void translate_gateways(Context& ctx) {
             listener.name = bind;
             listener.address = state.address;
             listener.port = port;
+            listener.tls = https;
             ctx.snapshot.listeners.push_back(std::move(listener));
           }
-          ls.snapshot_listener = it->second;
           routing::Listener& listener = ctx.snapshot.listeners[it->second];
+          if (listener.tls != https) {
+            // One port speaks TLS or it does not.
+            why = bind + " already serves " + (listener.tls ? "HTTPS" : "HTTP") + " for another listener";
+            ls.conditions[conflicted_at] = condition("Conflicted", true, "ProtocolConflict", why, gen);
+            ls.conditions.push_back(condition("Programmed", false, "Invalid", why, gen));
+            ls.attachable = false;
+            state.listeners.push_back(std::move(ls));
+            continue;
+          }
+          ls.snapshot_listener = it->second;
           ls.scope = static_cast<uint32_t>(listener.scopes.size());
           routing::ListenerScope scope;
           scope.name = key_of(gw->meta) + "/" + l.name;
           scope.hostname = l.hostname.value_or("");
           scope.port = static_cast<uint16_t>(l.port);
+          scope.certificates = std::move(certificates);
           listener.scopes.push_back(std::move(scope));
           programmed = true;
           ls.valid = true;

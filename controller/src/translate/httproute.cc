@@ -256,14 +256,14 @@ void translate_http_routes(Context& ctx, json::array& out) {
         if (ref.section_name && *ref.section_name != ls.spec->name) continue;
         if (ref.port && *ref.port != ls.spec->port) continue;
         any_candidate = true;
-        if (!ls.valid) continue;
+        if (!ls.attachable) continue;
         if (!kind_allowed(ls) || !namespace_allowed(ctx, ls.spec->allowed_routes, gw_ns, route.meta.ns)) continue;
         any_allowed = true;
         auto hostnames = intersect_hostnames(ls.spec->hostname, route.hostnames);
         if (hostnames.empty()) continue;
         any_hostname = true;
         ++ls.attached_routes;
-        if (match_problem.empty()) add_routes(ctx, ls, hostnames, route, rules);
+        if (ls.valid && match_problem.empty()) add_routes(ctx, ls, hostnames, route, rules);
       }
 
       json::array conds;

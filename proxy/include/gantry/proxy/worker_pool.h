@@ -23,6 +23,7 @@ struct Counters {
   uint64_t upstream_reuses = 0;
   uint64_t mirrors_sent = 0;     // RequestMirror copies sent
   uint64_t mirrors_skipped = 0;  // not sent: body over the bound, or too many in flight
+  uint64_t tls_handshake_failures = 0;
 };
 
 class WorkerPool {

@@ -75,10 +75,19 @@ struct VirtualHost {
   PathIndex path_index;
 };
 
+// TLS termination for an HTTPS listener: the certificate chain and key, PEM, already
+// checked by the translator. The proxy picks a scope's certificate by SNI.
+struct TlsCertificate {
+  std::string cert_pem;
+  std::string key_pem;
+  std::vector<std::string> dns_names;  // of the leaf, for the config dump
+};
+
 struct ListenerScope {
   std::string name;      // "namespace/gateway/listener"
   std::string hostname;  // "" for any host
   uint16_t port = 0;     // the Gateway listener's port (redirects derive from it)
+  std::vector<TlsCertificate> certificates;  // HTTPS listeners; empty for HTTP
   HostIndex vhost_index;
   std::vector<VirtualHost> vhosts;
 };
@@ -87,6 +96,7 @@ struct Listener {
   std::string name;     // "address:port" as bound
   std::string address;  // IP literal to bind ("0.0.0.0", "127.0.1.1", "::")
   uint16_t port = 0;    // the port to bind (after --port-map)
+  bool tls = false;     // HTTPS: every scope has certificates
   HostIndex scope_index;
   std::vector<ListenerScope> scopes;
 };

@@ -1,6 +1,7 @@
-// Core Kubernetes objects (v1 Namespace, Service; discovery.k8s.io/v1 EndpointSlice).
+// Core Kubernetes objects (v1 Namespace, Service, Secret; discovery.k8s.io/v1 EndpointSlice).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,14 @@ struct Service {
   std::string cluster_ip;  // "None" for headless Services
   std::string external_name;
   std::vector<ServicePort> ports;
+};
+
+// Only what TLS termination reads: the type and the decoded data (`data` is base64 in the
+// manifest; `stringData` is merged over it, as the API server does on write).
+struct Secret {
+  ObjectMeta meta;
+  std::string type = "Opaque";
+  std::map<std::string, std::string> data;
 };
 
 struct SliceEndpoint {

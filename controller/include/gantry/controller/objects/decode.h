@@ -15,7 +15,7 @@
 
 namespace gantry::controller {
 
-using Object = std::variant<Namespace, GatewayClass, Gateway, HTTPRoute, ReferenceGrant, Service, EndpointSlice>;
+using Object = std::variant<Namespace, GatewayClass, Gateway, HTTPRoute, ReferenceGrant, Service, EndpointSlice, Secret>;
 
 struct DecodedObject {
   Object object;

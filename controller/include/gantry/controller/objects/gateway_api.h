@@ -39,11 +39,25 @@ struct AllowedRoutes {
   std::optional<std::vector<RouteGroupKind>> kinds;
 };
 
+// SecretObjectReference; group "" and kind Secret by default.
+struct SecretObjectReference {
+  std::string group;
+  std::string kind = "Secret";
+  std::string name;
+  std::optional<std::string> ns;
+};
+
+struct GatewayTLSConfig {
+  std::string mode = "Terminate";
+  std::vector<SecretObjectReference> certificate_refs;
+};
+
 struct GatewayListener {
   std::string name;
   std::optional<std::string> hostname;
   int64_t port = 0;
   std::string protocol;
+  std::optional<GatewayTLSConfig> tls;
   AllowedRoutes allowed_routes;
 };
 

@@ -17,6 +17,7 @@ struct ObjectStore {
   std::map<std::string, ReferenceGrant> reference_grants;
   std::map<std::string, Service> services;
   std::map<std::string, EndpointSlice> endpoint_slices;
+  std::map<std::string, Secret> secrets;
 
   // Returns false when an object of that kind and key was already present (replaced).
   bool upsert(Object object);

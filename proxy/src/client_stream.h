@@ -1,0 +1,60 @@
+// ClientStream: the downstream connection, plain TCP or TLS over it. Beast's algorithms
+// see one AsyncStream; each read and write goes to the layer the listener asked for, so
+// the session's read-handle-write loop is the same code for HTTP and HTTPS listeners.
+#pragma once
+
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/core/flat_stream.hpp>
+#include <memory>
+#include <string_view>
+
+#include "asio.h"
+
+namespace gantry::proxy {
+
+class ClientStream {
+ public:
+  // flat_stream: Beast's serializers hand over many small buffers; it coalesces them so
+  // one write becomes one TLS record instead of one per buffer.
+  using TlsLayer = beast::flat_stream<asio::ssl::stream<beast::tcp_stream&>>;
+  using executor_type = beast::tcp_stream::executor_type;
+
+  explicit ClientStream(tcp::socket socket) : tcp_(std::move(socket)) {}
+
+  executor_type get_executor() noexcept { return tcp_.get_executor(); }
+  beast::tcp_stream& tcp_layer() { return tcp_; }
+  tcp::socket& socket() { return tcp_.socket(); }
+  bool is_tls() const { return tls_ != nullptr; }
+  // Takes ownership of `ssl` (made from the listener's context); reads and writes go
+  // through TLS from now on. The handshake is the caller's next step.
+  void start_tls(SSL* ssl) { tls_ = std::make_unique<TlsLayer>(tcp_, ssl); }
+  asio::ssl::stream<beast::tcp_stream&>& tls() { return tls_->next_layer(); }
+  // The server name the client asked for (SNI), after the handshake; empty without one.
+  std::string_view server_name() {
+    if (!tls_) return {};
+    const char* name = SSL_get_servername(tls().native_handle(), TLSEXT_NAMETYPE_host_name);
+    return name ? std::string_view(name) : std::string_view{};
+  }
+
+  void expires_after(std::chrono::steady_clock::duration d) { tcp_.expires_after(d); }
+  void expires_never() { tcp_.expires_never(); }
+  void cancel() { tcp_.cancel(); }
+  void close() { tcp_.close(); }
+
+  template <class MutableBufferSequence, class ReadToken>
+  auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
+    if (tls_) return tls_->async_read_some(buffers, std::forward<ReadToken>(token));
+    return tcp_.async_read_some(buffers, std::forward<ReadToken>(token));
+  }
+  template <class ConstBufferSequence, class WriteToken>
+  auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
+    if (tls_) return tls_->async_write_some(buffers, std::forward<WriteToken>(token));
+    return tcp_.async_write_some(buffers, std::forward<WriteToken>(token));
+  }
+
+ private:
+  beast::tcp_stream tcp_;
+  std::unique_ptr<TlsLayer> tls_;
+};
+
+}  // namespace gantry::proxy

@@ -1,0 +1,39 @@
+// TlsContexts: the OpenSSL contexts of one snapshot's HTTPS listeners, built once on the
+// control thread when the snapshot is published and then only read by the workers.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gantry/routing/snapshot.h"
+#include "gantry/tls/server_context.h"
+
+typedef struct ssl_st SSL;
+
+namespace gantry::proxy {
+
+class TlsContexts {
+ public:
+  // Listeners whose certificates fail to load (the translator checked them, so this is
+  // rare) get no context and refuse handshakes; `errors` says why.
+  static std::shared_ptr<const TlsContexts> build(const routing::SnapshotPtr& snapshot,
+                                                  std::vector<std::string>& errors);
+
+  // A new server-side SSL for a connection on listener `index` of the snapshot, or null
+  // when that listener is plain HTTP. The certificate is chosen by SNI during the
+  // handshake among the listener's scopes (Gateway listeners sharing the port).
+  SSL* new_connection(size_t index) const;
+
+  struct PerListener {
+    const routing::Listener* listener = nullptr;
+    std::vector<tls::ServerContextPtr> scopes;  // index-aligned with listener->scopes
+    tls::ServerContextPtr fallback;             // for clients without (matching) SNI
+  };
+
+ private:
+  routing::SnapshotPtr snapshot_;  // the listeners the callbacks read stay alive
+  std::vector<std::unique_ptr<PerListener>> listeners_;
+};
+
+}  // namespace gantry::proxy

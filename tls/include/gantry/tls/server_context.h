@@ -1,0 +1,20 @@
+// Server-side OpenSSL contexts for TLS termination, one per certificate.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "gantry/common/result.h"
+
+typedef struct ssl_ctx_st SSL_CTX;
+
+namespace gantry::tls {
+
+using ServerContextPtr = std::shared_ptr<SSL_CTX>;
+
+// An SSL_CTX serving `cert_pem` (leaf first, then its chain) with `key_pem`: TLS 1.2 and
+// 1.3 only, no renegotiation, and ALPN that
+// answers http/1.1 (a client offering only h2 gets no ALPN and may fall back).
+Result<ServerContextPtr> make_server_context(const std::string& cert_pem, const std::string& key_pem);
+
+}  // namespace gantry::tls

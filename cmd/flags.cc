@@ -28,7 +28,8 @@ Serves the Gateway API objects in the manifest files under PATH (every *.yaml an
   --workers N                  proxy threads, each with its own event loop (default: cores)
   --controller-name NAME       the GatewayClass controllerName we own
                                (default gantry.dev/gateway-controller)
-  --port-map FROM:TO,...       bind listener port FROM on TO instead (e.g. 80:18080)
+  --port-map FROM:TO,...       bind listener port FROM on TO instead (e.g. 80:18080,443:18443);
+                               may be repeated
   --address-pool CIDR          give each Gateway without spec.addresses its own IPv4 address
   --header-timeout MS          whole request header must arrive within (default 10000)
   --idle-timeout MS            keep-alive idle and body-stall limit (default 60000)
@@ -86,7 +87,7 @@ Result<Flags> parse_flags(const std::vector<std::string>& args) {
       if (!v) return v.error();
       auto m = controller::parse_port_map(*v);
       if (!m) return m.error();
-      f.translate.port_map = *m;
+      for (const auto& [from, to] : *m) f.translate.port_map[from] = to;  // repeatable: maps add up
     } else if (a == "--address-pool") {
       auto v = value();
       if (!v) return v.error();

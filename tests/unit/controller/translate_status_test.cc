@@ -94,11 +94,55 @@ const json::object* find_condition(const json::array& items, const Case& c) {
   return nullptr;
 }
 
+// A Secret of type kubernetes.io/tls with a fresh self-signed certificate; rows name it
+// as "{TLS_SECRET <namespace> <name>}" and get it substituted here.
+std::string tls_secret(const std::string& ns, const std::string& name) {
+  static std::string crt, key;
+  if (crt.empty()) {
+    namespace fs = std::filesystem;
+    fs::path dir = fs::temp_directory_path() / ("gantry-status-tls-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=t "
+                      "-addext subjectAltName=DNS:*.example.com -keyout " + (dir / "k").string() + " -out " +
+                      (dir / "c").string() + " 2>/dev/null";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << "openssl is needed for this test";
+    auto slurp = [](const fs::path& p) {
+      std::ifstream in(p);
+      std::string out, line;
+      while (std::getline(in, line)) out += "    " + line + "\n";
+      return out;
+    };
+    crt = slurp(dir / "c");
+    key = slurp(dir / "k");
+    fs::remove_all(dir);
+  }
+  return "---\napiVersion: v1\nkind: Secret\nmetadata: {name: " + name + ", namespace: " + ns +
+         "}\ntype: kubernetes.io/tls\nstringData:\n  tls.crt: |\n" + crt + "  tls.key: |\n" + key;
+}
+
+std::string with_secrets(std::string text) {
+  for (size_t at; (at = text.find("{TLS_SECRET ")) != std::string::npos;) {
+    size_t end = text.find('}', at);
+    std::string spec = text.substr(at + 12, end - at - 12);
+    std::string ns = spec.substr(0, spec.find(' ')), name = spec.substr(spec.find(' ') + 1);
+    text.replace(at, end - at + 1, tls_secret(ns, name));
+  }
+  return text;
+}
+
+// An HTTPS Gateway "tls" in infra on its own address whose listener takes `tls_yaml`.
+std::string https_gateway(const std::string& tls_yaml, const std::string& extra_listener = "") {
+  return "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: tls, namespace: infra}\n"
+         "spec:\n  gatewayClassName: gantry\n  addresses: [{value: 127.0.0.7}]\n  listeners:\n"
+         "  - {name: https, port: 443, protocol: HTTPS" + (tls_yaml.empty() ? "" : ", tls: " + tls_yaml) + "}\n" +
+         extra_listener;
+}
+
 class TranslateStatusTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(TranslateStatusTest, SetsCondition) {
   const Case& c = GetParam();
-  json::array items = translate_text(std::string(kBase) + c.manifests);
+  json::array items = translate_text(with_secrets(std::string(kBase) + c.manifests));
   const json::object* cond = find_condition(items, c);
   ASSERT_NE(cond, nullptr) << "no " << c.type << " condition on " << c.kind << " " << c.object << " in "
                            << json::serialize(items);
@@ -189,6 +233,39 @@ INSTANTIATE_TEST_SUITE_P(
              "spec:\n  gatewayClassName: gantry\n  addresses: [{type: Hostname, value: gw.example}]\n"
              "  listeners: [{name: h, port: 80, protocol: HTTP}]\n",
              "Gateway", "infra/a", "", "Accepted", "False", "UnsupportedAddress"},
+        Case{"https_listener_with_its_secret_is_programmed",
+             https_gateway("{certificateRefs: [{name: cert}]}") + "{TLS_SECRET infra cert}", "Gateway", "infra/tls",
+             "https", "Programmed", "True", "Programmed"},
+        Case{"https_secret_missing", https_gateway("{certificateRefs: [{name: gone}]}"), "Gateway", "infra/tls",
+             "https", "ResolvedRefs", "False", "InvalidCertificateRef"},
+        Case{"https_secret_missing_not_programmed", https_gateway("{certificateRefs: [{name: gone}]}"), "Gateway",
+             "infra/tls", "https", "Programmed", "False", "Invalid"},
+        Case{"https_without_certificate_refs", https_gateway(""), "Gateway", "infra/tls", "https", "ResolvedRefs",
+             "False", "InvalidCertificateRef"},
+        Case{"https_certificate_ref_of_other_group",
+             https_gateway("{certificateRefs: [{group: x.io, kind: Secret, name: cert}]}") + "{TLS_SECRET infra cert}",
+             "Gateway", "infra/tls", "https", "ResolvedRefs", "False", "InvalidCertificateRef"},
+        Case{"https_secret_not_a_certificate",
+             https_gateway("{certificateRefs: [{name: junk}]}") +
+                 "---\napiVersion: v1\nkind: Secret\nmetadata: {name: junk, namespace: infra}\n"
+                 "data: {tls.crt: SGVsbG8gd29ybGQ=, tls.key: SGVsbG8gd29ybGQ=}\n",
+             "Gateway", "infra/tls", "https", "ResolvedRefs", "False", "InvalidCertificateRef"},
+        Case{"https_secret_in_other_namespace_needs_grant",
+             https_gateway("{certificateRefs: [{name: cert, namespace: team-a}]}") + "{TLS_SECRET team-a cert}",
+             "Gateway", "infra/tls", "https", "ResolvedRefs", "False", "RefNotPermitted"},
+        Case{"https_secret_in_other_namespace_with_grant",
+             https_gateway("{certificateRefs: [{name: cert, namespace: team-a}]}") + "{TLS_SECRET team-a cert}" +
+                 "---\napiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\nmetadata: {name: g, "
+                 "namespace: team-a}\nspec:\n  from: [{group: gateway.networking.k8s.io, kind: Gateway, namespace: "
+                 "infra}]\n  to: [{group: '', kind: Secret, name: cert}]\n",
+             "Gateway", "infra/tls", "https", "ResolvedRefs", "True", "ResolvedRefs"},
+        Case{"https_passthrough_is_unsupported",
+             https_gateway("{mode: Passthrough}"), "Gateway", "infra/tls", "https", "Accepted", "False",
+             "UnsupportedProtocol"},
+        Case{"http_and_https_on_one_port_conflict",
+             https_gateway("{certificateRefs: [{name: cert}]}", "  - {name: plain, port: 443, protocol: HTTP, hostname: a.example.com}\n") +
+                 "{TLS_SECRET infra cert}",
+             "Gateway", "infra/tls", "plain", "Conflicted", "True", "ProtocolConflict"},
         Case{"later_gateway_loses_contested_port",
              "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: zz, namespace: infra}\n"
              "spec:\n  gatewayClassName: gantry\n  listeners: [{name: h, port: 80, protocol: HTTP}]\n",

@@ -1,0 +1,147 @@
+// TLS termination through the real proxy, checked with real curl and openssl s_client:
+// certificates from Secrets, chosen by SNI among listeners that share a port, and the
+// ways a handshake goes wrong.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "harness.h"
+#include "tls_client.h"
+
+namespace gantry::test {
+namespace {
+namespace json = boost::json;
+
+class TlsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    auto manifests = dir_->path() / "manifests";
+    std::filesystem::create_directories(manifests);
+    for (const char* host : {"shop", "api"}) {
+      std::string base = (dir_->path() / host).string();
+      auto r = run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=" +
+                   std::string(host) + " -addext subjectAltName=DNS:" + host + ".example.com -keyout " + base +
+                   ".key -out " + base + ".crt 2>&1");
+      ASSERT_EQ(r.exit_code, 0) << r.out;
+    }
+    echo_ = new Echo("web-1-a", dir_->path());
+    tls_port_ = free_port();
+    std::string m = gateway_manifest();
+    m += "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: secure, namespace: default}\n"
+         "spec:\n  gatewayClassName: gantry\n  addresses: [{type: IPAddress, value: 127.0.0.1}]\n  listeners:\n"
+         "  - {name: shop, port: 443, protocol: HTTPS, hostname: shop.example.com, tls: {certificateRefs: [{name: shop}]}}\n"
+         "  - {name: api, port: 443, protocol: HTTPS, hostname: api.example.com, tls: {certificateRefs: [{name: api}]}}\n";
+    for (const char* host : {"shop", "api"})
+      m += "---\napiVersion: v1\nkind: Secret\nmetadata: {name: " + std::string(host) +
+           ", namespace: default}\ntype: kubernetes.io/tls\nstringData:\n  tls.crt: |\n" +
+           indent(read_file(dir_->path() / (std::string(host) + ".crt"))) + "  tls.key: |\n" +
+           indent(read_file(dir_->path() / (std::string(host) + ".key")));
+    m += service_manifest("web", {echo_->port});
+    m += "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: web, namespace: default}\n"
+         "spec:\n  parentRefs: [{name: secure}, {name: gw}]\n  hostnames: [shop.example.com, api.example.com]\n"
+         "  rules:\n  - matches: [{path: {type: PathPrefix, value: /old}}]\n"
+         "    filters: [{type: RequestRedirect, requestRedirect: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /new}}}]\n"
+         "  - backendRefs: [{name: web, port: 8080}]\n";
+    write_file(manifests / "all.yaml", m);
+    gantry_ = new Gantry(manifests, {"--port-map", "443:" + std::to_string(tls_port_), "--header-timeout", "500"});
+    ASSERT_TRUE(gantry_->wait_ready()) << gantry_->log();
+  }
+  static void TearDownTestSuite() {
+    delete gantry_;
+    delete echo_;
+    delete dir_;
+  }
+  void TearDown() override { ASSERT_TRUE(gantry_->process->running()) << "gantry died: " << gantry_->log(); }
+
+  static std::string indent(const std::string& pem) {
+    std::string out, line;
+    std::istringstream in(pem);
+    while (std::getline(in, line)) out += "    " + line + "\n";
+    return out;
+  }
+  static std::string crt(const char* host) { return (dir_->path() / (std::string(host) + ".crt")).string(); }
+  static CommandResult https(const std::string& host, const std::string& path, const std::string& args = "") {
+    return run("curl -s --max-time 10 " + args + " --cacert " + crt(host == "api.example.com" ? "api" : "shop") +
+               " --resolve " + host + ":" + std::to_string(tls_port_) + ":127.0.0.1 'https://" + host + ":" +
+               std::to_string(tls_port_) + path + "'");
+  }
+  // The subject of the certificate openssl s_client is shown for `servername`.
+  static std::string served_subject(const std::string& servername) {
+    return run("echo | openssl s_client -connect 127.0.0.1:" + std::to_string(tls_port_) +
+               (servername.empty() ? " -noservername" : " -servername " + servername) +
+               " 2>/dev/null | openssl x509 -noout -subject 2>/dev/null")
+        .out;
+  }
+
+  static TempDir* dir_;
+  static Echo* echo_;
+  static Gantry* gantry_;
+  static uint16_t tls_port_;
+};
+TempDir* TlsTest::dir_;
+Echo* TlsTest::echo_;
+Gantry* TlsTest::gantry_;
+uint16_t TlsTest::tls_port_;
+
+TEST_F(TlsTest, CurlVerifiesTheCertificateAndReachesTheBackend) {
+  for (const char* host : {"shop.example.com", "api.example.com"}) {
+    auto r = https(host, "/hello");
+    ASSERT_EQ(r.exit_code, 0) << host << ": " << r.out << gantry_->log();
+    auto o = json::parse(r.out).as_object();
+    EXPECT_EQ(o.at("pod").get_string(), "web-1-a");
+    EXPECT_EQ(o.at("headers").at("X-Forwarded-Proto").at(0).get_string(), "https") << r.out;
+  }
+  // The same route over plain HTTP says http.
+  auto plain = curl(gantry_->port, "shop.example.com", "/hello");
+  EXPECT_NE(plain.out.find(R"("X-Forwarded-Proto":["http"])"), std::string::npos) << plain.out;
+}
+
+TEST_F(TlsTest, SniPicksTheListenersCertificate) {
+  EXPECT_NE(served_subject("shop.example.com").find("CN = shop"), std::string::npos);
+  EXPECT_NE(served_subject("api.example.com").find("CN = api"), std::string::npos);
+  // Without SNI, or with a name no listener has, the handshake still completes with the
+  // first listener's certificate; routing then answers by Host.
+  EXPECT_NE(served_subject("").find("CN = shop"), std::string::npos);
+  EXPECT_NE(served_subject("other.example.org").find("CN = shop"), std::string::npos);
+}
+
+TEST_F(TlsTest, WrongTrustAnchorIsRefusedByTheClient) {
+  auto r = tls_exchange("127.0.0.1", tls_port_, "api.example.com", read_file(crt("shop")),
+                        "GET / HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n\r\n", 3s);
+  EXPECT_NE(r.tls_error.find("certificate"), std::string::npos) << r.tls_error;
+}
+
+TEST_F(TlsTest, RedirectKeepsTheHttpsScheme) {
+  auto r = https("shop.example.com", "/old/page", "-o /dev/null -w '%{redirect_url}'");
+  // The listener's port is 443 (the test binds it elsewhere with --port-map), which https
+  // leaves out of Location.
+  EXPECT_EQ(r.out, "https://shop.example.com/new/page");
+}
+
+TEST_F(TlsTest, PlainHttpOnTheTlsPortIsClosedNotHung) {
+  auto r = raw_exchange(tls_port_, "GET / HTTP/1.1\r\nHost: shop.example.com\r\n\r\n", 3s);
+  EXPECT_TRUE(r.closed);
+  EXPECT_LT(r.elapsed, 2s);
+  EXPECT_EQ(r.response.find("HTTP/1.1 200"), std::string::npos);
+}
+
+TEST_F(TlsTest, SilentClientIsCutOffByTheHeaderTimeout) {
+  auto r = raw_exchange(tls_port_, "", 3s);  // connects, never sends a ClientHello
+  EXPECT_TRUE(r.closed);
+  EXPECT_LT(r.elapsed, 2s);
+  EXPECT_NE(gantry_->admin_get("/metrics").find("gantry_tls_handshake_failures_total"), std::string::npos);
+}
+
+TEST_F(TlsTest, KeepAliveServesManyRequestsOnOneTlsConnection) {
+  std::string req = "GET /a HTTP/1.1\r\nHost: api.example.com\r\n\r\nGET /b HTTP/1.1\r\nHost: api.example.com\r\n\r\n"
+                    "GET /c HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n\r\n";
+  auto r = tls_exchange("127.0.0.1", tls_port_, "api.example.com", read_file(crt("api")), req, 5s);
+  ASSERT_TRUE(r.tls_error.empty()) << r.tls_error;
+  size_t oks = 0;
+  for (size_t at = 0; (at = r.response.find("HTTP/1.1 200", at)) != std::string::npos; ++at) ++oks;
+  EXPECT_EQ(oks, 3u) << r.response;
+}
+
+}  // namespace
+}  // namespace gantry::test

@@ -6,6 +6,7 @@ unsigned status_of(ProxyError e) {
   switch (e) {
     case ProxyError::BadRequest: return 400;
     case ProxyError::NoRoute: return 404;
+    case ProxyError::Misdirected: return 421;
     case ProxyError::RequestTimeout: return 408;
     case ProxyError::HeadersTooLarge: return 431;
     case ProxyError::InvalidBackend: return 500;
@@ -20,6 +21,7 @@ std::string_view reason_of(ProxyError e) {
   switch (e) {
     case ProxyError::BadRequest: return "malformed request";
     case ProxyError::NoRoute: return "no route matches this request";
+    case ProxyError::Misdirected: return "this connection's TLS server name belongs to another listener than the Host";
     case ProxyError::RequestTimeout: return "request header not received in time";
     case ProxyError::HeadersTooLarge: return "request header fields too large";
     case ProxyError::InvalidBackend: return "the route's backend reference is invalid";

@@ -9,6 +9,7 @@ namespace gantry::proxy {
 enum class ProxyError {
   BadRequest,          // 400 malformed request
   NoRoute,             // 404 no listener, host or path matched
+  Misdirected,         // 421 over TLS, the Host belongs to another listener than the SNI
   RequestTimeout,      // 408 request header not complete in time
   HeadersTooLarge,     // 431
   InvalidBackend,      // 500 the route's backendRef is invalid, or every weight is zero

@@ -63,6 +63,7 @@ awaitable<bool> Session::handshake() {
     worker_.counters().tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
     co_return false;
   }
+  sni_ = stream_.server_name();
   co_return true;
 }
 
@@ -152,6 +153,15 @@ awaitable<bool> Session::serve_one() {
   routing::split_target(req.target(), view.path, view.query);
   view.headers = static_cast<const http::fields*>(&req);
   view.header = &find_field;
+  // A connection's certificate was chosen by SNI for one listener; a request whose Host
+  // belongs to another one (connection reuse across names) is not served with it
+  // (GatewayHTTPSListenerDetectMisdirectedRequests, RFC 9110 421).
+  if (listener && !sni_.empty()) {
+    char sni_buf[256];
+    auto by_sni = listener->scope_index.find(routing::normalize_host(sni_, sni_buf, sizeof sni_buf));
+    auto by_host = listener->scope_index.find(host);
+    if (by_sni && by_host && *by_sni != *by_host) co_return co_await send_error(ProxyError::Misdirected, {});
+  }
   const routing::ListenerScope* scope = nullptr;
   const routing::Route* route = listener ? routing::match_route(*listener, host, view, &scope) : nullptr;
   if (!route) co_return co_await send_error(ProxyError::NoRoute, {});

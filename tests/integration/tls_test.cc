@@ -133,6 +133,20 @@ TEST_F(TlsTest, SilentClientIsCutOffByTheHeaderTimeout) {
   EXPECT_NE(gantry_->admin_get("/metrics").find("gantry_tls_handshake_failures_total"), std::string::npos);
 }
 
+TEST_F(TlsTest, HostOfAnotherListenerThanTheSniIsMisdirected) {
+  auto exchange = [](const char* sni, const char* host) {
+    return tls_exchange("127.0.0.1", tls_port_, sni, "",
+                        std::string("GET / HTTP/1.1\r\nHost: ") + host + "\r\nConnection: close\r\n\r\n", 3s)
+        .response.substr(0, 12);
+  };
+  EXPECT_EQ(exchange("shop.example.com", "api.example.com"), "HTTP/1.1 421");
+  EXPECT_EQ(exchange("api.example.com", "shop.example.com:443"), "HTTP/1.1 421");
+  EXPECT_EQ(exchange("shop.example.com", "shop.example.com"), "HTTP/1.1 200");
+  EXPECT_EQ(exchange("SHOP.example.com", "shop.example.com"), "HTTP/1.1 200");
+  // A server name no listener has chose no listener: Host alone decides.
+  EXPECT_EQ(exchange("other.example.org", "api.example.com"), "HTTP/1.1 200");
+}
+
 TEST_F(TlsTest, KeepAliveServesManyRequestsOnOneTlsConnection) {
   std::string req = "GET /a HTTP/1.1\r\nHost: api.example.com\r\n\r\nGET /b HTTP/1.1\r\nHost: api.example.com\r\n\r\n"
                     "GET /c HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n\r\n";

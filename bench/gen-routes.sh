@@ -35,6 +35,17 @@ spec:
   - {name: prefix, port: 9031, protocol: HTTP}
   - {name: hosts, port: 9033, protocol: HTTP}
   - {name: regex, port: 9035, protocol: HTTP}
+  - {name: tls, port: 9445, protocol: HTTPS, tls: {certificateRefs: [{name: bench-cert}]}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: bench-cert, namespace: default}
+type: kubernetes.io/tls
+stringData:
+  tls.crt: |
+$(sed 's/^/    /' tls/cert.pem)
+  tls.key: |
+$(sed 's/^/    /' tls/key.pem)
 ---
 apiVersion: v1
 kind: Service
@@ -52,7 +63,7 @@ apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: plain, namespace: default}
 spec:
-  parentRefs: [{name: bench, sectionName: plain}]
+  parentRefs: [{name: bench, sectionName: plain}, {name: bench, sectionName: tls}]
   rules: [{backendRefs: [{name: be, port: 8080}]}]
 YAML
 awk -v N="$N" 'BEGIN {

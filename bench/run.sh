@@ -70,8 +70,8 @@ measure() {
 
 echo "round,proxy,scenario,rps,p50,p99,proxy_cpu_pct,req_per_proxy_core_s,errors,proxy_rss_kb" > results.csv
 measure 0 backend warmup 0 http://127.0.0.1:8080/ > /dev/null
-# name:plain:tls:prefix:hosts:regex ("-" = Gantry has no such listener yet)
-TARGETS="nginx:9001:9443:9011:9013:9015 haproxy:9002:9444:9021:9023:9025 gantry:9003:-:9031:9033:9035"
+# name:plain:tls:prefix:hosts:regex
+TARGETS="nginx:9001:9443:9011:9013:9015 haproxy:9002:9444:9021:9023:9025 gantry:9003:9445:9031:9033:9035"
 for r in $(seq 1 "$ROUNDS"); do
   measure "$r" backend direct 0 http://127.0.0.1:8080/
   for t in $TARGETS; do

@@ -22,7 +22,6 @@ class ClientStream {
   explicit ClientStream(tcp::socket socket) : tcp_(std::move(socket)) {}
 
   executor_type get_executor() noexcept { return tcp_.get_executor(); }
-  beast::tcp_stream& tcp_layer() { return tcp_; }
   tcp::socket& socket() { return tcp_.socket(); }
   bool is_tls() const { return tls_ != nullptr; }
   // Takes ownership of `ssl` (made from the listener's context); reads and writes go

@@ -12,9 +12,11 @@ void half_close(tcp::socket& s) {
   error_code ignored;
   s.shutdown(tcp::socket::shutdown_send, ignored);
 }
-// TLS has no half-close that every client understands; the tunnel ends with the session.
+// TLS has no half-close that every client understands: once the upstream is done the
+// client connection is closed, which also ends the other direction's pending read.
 void half_close(ClientStream& s) {
-  if (!s.is_tls()) half_close(s.socket());
+  if (s.is_tls()) s.close();
+  else half_close(s.socket());
 }
 
 template <class From, class To>

@@ -18,13 +18,7 @@ class TlsTest : public ::testing::Test {
     dir_ = new TempDir();
     auto manifests = dir_->path() / "manifests";
     std::filesystem::create_directories(manifests);
-    for (const char* host : {"shop", "api"}) {
-      std::string base = (dir_->path() / host).string();
-      auto r = run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=" +
-                   std::string(host) + " -addext subjectAltName=DNS:" + host + ".example.com -keyout " + base +
-                   ".key -out " + base + ".crt 2>&1");
-      ASSERT_EQ(r.exit_code, 0) << r.out;
-    }
+    for (const char* host : {"shop", "api"}) ASSERT_TRUE(write_secret(host, host));
     echo_ = new Echo("web-1-a", dir_->path());
     tls_port_ = free_port();
     std::string m = gateway_manifest();
@@ -32,11 +26,6 @@ class TlsTest : public ::testing::Test {
          "spec:\n  gatewayClassName: gantry\n  addresses: [{type: IPAddress, value: 127.0.0.1}]\n  listeners:\n"
          "  - {name: shop, port: 443, protocol: HTTPS, hostname: shop.example.com, tls: {certificateRefs: [{name: shop}]}}\n"
          "  - {name: api, port: 443, protocol: HTTPS, hostname: api.example.com, tls: {certificateRefs: [{name: api}]}}\n";
-    for (const char* host : {"shop", "api"})
-      m += "---\napiVersion: v1\nkind: Secret\nmetadata: {name: " + std::string(host) +
-           ", namespace: default}\ntype: kubernetes.io/tls\nstringData:\n  tls.crt: |\n" +
-           indent(read_file(dir_->path() / (std::string(host) + ".crt"))) + "  tls.key: |\n" +
-           indent(read_file(dir_->path() / (std::string(host) + ".key")));
     m += service_manifest("web", {echo_->port});
     m += "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: web, namespace: default}\n"
          "spec:\n  parentRefs: [{name: secure}, {name: gw}]\n  hostnames: [shop.example.com, api.example.com]\n"
@@ -54,6 +43,20 @@ class TlsTest : public ::testing::Test {
   }
   void TearDown() override { ASSERT_TRUE(gantry_->process->running()) << "gantry died: " << gantry_->log(); }
 
+  // A fresh certificate for <host>.example.com with subject CN=<cn>, written as the Secret
+  // <host> in its own manifest file (and as <host>.crt for clients to trust).
+  static bool write_secret(const std::string& host, const std::string& cn) {
+    std::string base = (dir_->path() / host).string();
+    auto r = run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=" + cn +
+                 " -addext subjectAltName=DNS:" + host + ".example.com -keyout " + base + ".key -out " + base +
+                 ".crt 2>&1");
+    if (r.exit_code != 0) return false;
+    write_file(dir_->path() / "manifests" / ("secret-" + host + ".yaml"),
+               "apiVersion: v1\nkind: Secret\nmetadata: {name: " + host +
+                   ", namespace: default}\ntype: kubernetes.io/tls\nstringData:\n  tls.crt: |\n" +
+                   indent(read_file(base + ".crt")) + "  tls.key: |\n" + indent(read_file(base + ".key")));
+    return true;
+  }
   static std::string indent(const std::string& pem) {
     std::string out, line;
     std::istringstream in(pem);
@@ -104,6 +107,17 @@ TEST_F(TlsTest, SniPicksTheListenersCertificate) {
   // first listener's certificate; routing then answers by Host.
   EXPECT_NE(served_subject("").find("CN = shop"), std::string::npos);
   EXPECT_NE(served_subject("other.example.org").find("CN = shop"), std::string::npos);
+}
+
+TEST_F(TlsTest, RotatedSecretServesNewHandshakesWithoutARestart) {
+  ASSERT_TRUE(write_secret("api", "api-rotated"));
+  auto until = std::chrono::steady_clock::now() + 5s;
+  std::string subject;
+  while ((subject = served_subject("api.example.com")).find("CN = api-rotated") == std::string::npos &&
+         std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_NE(subject.find("CN = api-rotated"), std::string::npos) << subject << gantry_->log();
+  EXPECT_EQ(https("api.example.com", "/after-rotation", "-o /dev/null -w '%{http_code}'").out, "200");
 }
 
 TEST_F(TlsTest, WrongTrustAnchorIsRefusedByTheClient) {

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "../support/self_signed.h"
 #include "gantry/controller/objects/decode.h"
 
 namespace gantry::conformance {
@@ -211,22 +212,23 @@ std::string Environment::generate_secrets() {
   for (const auto& s : fixtures["generated_secrets"]) {
     if (!s["self_signed"] || !s["self_signed"].as<bool>()) continue;
     const std::string ns = s["namespace"].as<std::string>(), name = s["name"].as<std::string>();
-    std::string sans;
-    for (const auto& d : s["dns_names"]) sans += (sans.empty() ? "DNS:" : ",DNS:") + d.as<std::string>();
-    const fs::path key = work_ / ("secret-" + std::to_string(index) + ".key");
-    const fs::path crt = work_ / ("secret-" + std::to_string(index++) + ".crt");
-    auto r = test::run("openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj '/CN=default/O=Acme Co' -keyout '" +
-                       key.string() + "' -out '" + crt.string() + "' -addext 'subjectAltName=" + sans +
-                       "' -addext 'keyUsage=critical,digitalSignature,keyEncipherment' -addext "
-                       "'extendedKeyUsage=serverAuth' -addext 'basicConstraints=critical,CA:FALSE' 2>&1 && "
-                       "openssl rsa -in '" + key.string() + "' -traditional -out '" + key.string() + "' 2>&1");
-    if (r.exit_code != 0) return "generating Secret " + ns + "/" + name + ": " + r.out;
-    certificates_[ns + "/" + name] = read(crt);
+    std::vector<std::string> dns;
+    for (const auto& d : s["dns_names"]) dns.push_back(d.as<std::string>());
+    auto cert = test::make_self_signed("/CN=default/O=Acme Co", dns, "rsa:2048",
+                                       "-addext 'keyUsage=critical,digitalSignature,keyEncipherment' "
+                                       "-addext extendedKeyUsage=serverAuth -addext 'basicConstraints=critical,CA:FALSE'");
+    if (!cert) return "openssl could not make the certificate of Secret " + ns + "/" + name;
+    // The fixture writes the key as PKCS#1 ("RSA PRIVATE KEY").
+    const fs::path key = work_ / ("secret-" + std::to_string(index++) + ".key");
+    test::write_file(key, cert->key_pem);
+    auto r = test::run("openssl rsa -in '" + key.string() + "' -traditional 2>/dev/null");
+    if (r.exit_code != 0) return "openssl could not convert the key of Secret " + ns + "/" + name;
+    certificates_[ns + "/" + name] = cert->crt_pem;
     base_.push_back(json::object{{"apiVersion", "v1"},
                                  {"kind", "Secret"},
                                  {"metadata", {{"name", name}, {"namespace", ns}}},
                                  {"type", "kubernetes.io/tls"},
-                                 {"data", {{"tls.crt", base64(read(crt))}, {"tls.key", base64(read(key))}}}});
+                                 {"data", {{"tls.crt", base64(cert->crt_pem)}, {"tls.key", base64(r.out)}}}});
   }
   return {};
 }

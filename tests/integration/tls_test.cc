@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "harness.h"
+#include "../support/self_signed.h"
 #include "tls_client.h"
 
 namespace gantry::test {
@@ -46,22 +47,14 @@ class TlsTest : public ::testing::Test {
   // A fresh certificate for <host>.example.com with subject CN=<cn>, written as the Secret
   // <host> in its own manifest file (and as <host>.crt for clients to trust).
   static bool write_secret(const std::string& host, const std::string& cn) {
-    std::string base = (dir_->path() / host).string();
-    auto r = run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=" + cn +
-                 " -addext subjectAltName=DNS:" + host + ".example.com -keyout " + base + ".key -out " + base +
-                 ".crt 2>&1");
-    if (r.exit_code != 0) return false;
+    auto cert = make_self_signed("/CN=" + cn, {host + ".example.com"});
+    if (!cert) return false;
+    write_file(dir_->path() / (host + ".crt"), cert->crt_pem);
     write_file(dir_->path() / "manifests" / ("secret-" + host + ".yaml"),
                "apiVersion: v1\nkind: Secret\nmetadata: {name: " + host +
                    ", namespace: default}\ntype: kubernetes.io/tls\nstringData:\n  tls.crt: |\n" +
-                   indent(read_file(base + ".crt")) + "  tls.key: |\n" + indent(read_file(base + ".key")));
+                   indent_block(cert->crt_pem) + "  tls.key: |\n" + indent_block(cert->key_pem));
     return true;
-  }
-  static std::string indent(const std::string& pem) {
-    std::string out, line;
-    std::istringstream in(pem);
-    while (std::getline(in, line)) out += "    " + line + "\n";
-    return out;
   }
   static std::string crt(const char* host) { return (dir_->path() / (std::string(host) + ".crt")).string(); }
   static CommandResult https(const std::string& host, const std::string& path, const std::string& args = "") {

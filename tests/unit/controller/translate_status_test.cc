@@ -7,6 +7,7 @@
 
 #include "gantry/controller/sources/file_source.h"
 #include "gantry/controller/translate/translator.h"
+#include "../../support/self_signed.h"
 
 namespace gantry::controller {
 namespace {
@@ -97,27 +98,11 @@ const json::object* find_condition(const json::array& items, const Case& c) {
 // A Secret of type kubernetes.io/tls with a fresh self-signed certificate; rows name it
 // as "{TLS_SECRET <namespace> <name>}" and get it substituted here.
 std::string tls_secret(const std::string& ns, const std::string& name) {
-  static std::string crt, key;
-  if (crt.empty()) {
-    namespace fs = std::filesystem;
-    fs::path dir = fs::temp_directory_path() / ("gantry-status-tls-" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=t "
-                      "-addext subjectAltName=DNS:*.example.com -keyout " + (dir / "k").string() + " -out " +
-                      (dir / "c").string() + " 2>/dev/null";
-    EXPECT_EQ(std::system(cmd.c_str()), 0) << "openssl is needed for this test";
-    auto slurp = [](const fs::path& p) {
-      std::ifstream in(p);
-      std::string out, line;
-      while (std::getline(in, line)) out += "    " + line + "\n";
-      return out;
-    };
-    crt = slurp(dir / "c");
-    key = slurp(dir / "k");
-    fs::remove_all(dir);
-  }
+  static const std::optional<test::SelfSigned> cert = test::make_self_signed("/CN=t", {"*.example.com"});
+  EXPECT_TRUE(cert) << "openssl is needed for this test";
   return "---\napiVersion: v1\nkind: Secret\nmetadata: {name: " + name + ", namespace: " + ns +
-         "}\ntype: kubernetes.io/tls\nstringData:\n  tls.crt: |\n" + crt + "  tls.key: |\n" + key;
+         "}\ntype: kubernetes.io/tls\nstringData:\n  tls.crt: |\n" + test::indent_block(cert ? cert->crt_pem : "") +
+         "  tls.key: |\n" + test::indent_block(cert ? cert->key_pem : "");
 }
 
 std::string with_secrets(std::string text) {

@@ -49,11 +49,9 @@ char* Session::relay() {
 awaitable<bool> Session::handshake() {
   PinnedPtr pinned = worker_.pinned();  // held through the handshake: the SNI callback reads it
   if (!pinned) co_return true;
-  const auto& listeners = pinned->snapshot->listeners;
-  size_t index = 0;
-  while (index < listeners.size() && listeners[index].name != listener_) ++index;
-  if (index == listeners.size() || !listeners[index].tls) co_return true;
-  SSL* ssl = pinned->tls ? pinned->tls->new_connection(index) : nullptr;
+  const routing::Listener* listener = find_listener(*pinned->snapshot, listener_);
+  if (!listener || !listener->tls) co_return true;
+  SSL* ssl = pinned->tls ? pinned->tls->new_connection(listener - pinned->snapshot->listeners.data()) : nullptr;
   if (!ssl) co_return false;  // no usable certificate (logged when the snapshot was published)
   stream_.start_tls(ssl);
   // A client that connects and never finishes the handshake is cut off like a slow header.
@@ -63,7 +61,8 @@ awaitable<bool> Session::handshake() {
     worker_.counters().tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
     co_return false;
   }
-  sni_ = stream_.server_name();
+  char sni_buf[256];
+  sni_ = routing::normalize_host(stream_.server_name(), sni_buf, sizeof sni_buf);
   co_return true;
 }
 
@@ -157,8 +156,7 @@ awaitable<bool> Session::serve_one() {
   // belongs to another one (connection reuse across names) is not served with it
   // (GatewayHTTPSListenerDetectMisdirectedRequests, RFC 9110 421).
   if (listener && !sni_.empty()) {
-    char sni_buf[256];
-    auto by_sni = listener->scope_index.find(routing::normalize_host(sni_, sni_buf, sizeof sni_buf));
+    auto by_sni = listener->scope_index.find(sni_);
     auto by_host = listener->scope_index.find(host);
     if (by_sni && by_host && *by_sni != *by_host) co_return co_await send_error(ProxyError::Misdirected, {});
   }

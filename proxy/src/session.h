@@ -58,7 +58,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::string listener_;
   std::string client_ip_;
-  std::string sni_;  // TLS server name the client sent, lowercase as sent
+  std::string sni_;  // TLS server name the client sent, lowercased
   std::optional<RequestParser> parser_;
   std::unique_ptr<char[]> relay_;
   bool idle_ = false;

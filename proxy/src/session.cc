@@ -73,6 +73,12 @@ awaitable<void> Session::run() {
       if (worker_.draining()) break;
     }
   }
+  if (stream_.is_tls()) {
+    // close_notify, so clients can tell the end from a truncation; a peer that does not
+    // answer it holds the connection no longer than this.
+    stream_.expires_after(std::chrono::milliseconds(500));
+    co_await stream_.tls().async_shutdown(use_nothrow);
+  }
   error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   stream_.close();

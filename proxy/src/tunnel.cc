@@ -13,9 +13,10 @@ void half_close(tcp::socket& s) {
   s.shutdown(tcp::socket::shutdown_send, ignored);
 }
 // TLS has no half-close that every client understands: once the upstream is done the
-// client connection is closed, which also ends the other direction's pending read.
+// client's pending read is cancelled, and the session ends the connection with a TLS
+// close_notify (Session::run).
 void half_close(ClientStream& s) {
-  if (s.is_tls()) s.close();
+  if (s.is_tls()) s.cancel();
   else half_close(s.socket());
 }
 

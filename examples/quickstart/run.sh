@@ -9,8 +9,20 @@ root="$(cd "$here/../.." && pwd)"
 bin="$root/build"
 
 pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+secrets="$(mktemp -d)"
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$secrets"; }
 trap cleanup EXIT INT TERM
+
+# The HTTPS listener's certificate: self-signed for app.example.com, as a kubernetes.io/tls
+# Secret in a directory of its own (a key does not belong in the example's folder).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj /CN=app.example.com \
+  -addext subjectAltName=DNS:app.example.com -keyout "$secrets/app.key" -out "$secrets/app.crt" 2>/dev/null
+{
+  printf 'apiVersion: v1\nkind: Secret\nmetadata: {name: app-example-tls, namespace: default}\n'
+  printf 'type: kubernetes.io/tls\ndata:\n'
+  printf '  tls.crt: %s\n' "$(base64 -w0 "$secrets/app.crt")"
+  printf '  tls.key: %s\n' "$(base64 -w0 "$secrets/app.key")"
+} > "$secrets/app-example-tls.yaml"
 
 port=3101
 for backend in app users orders shop-stable shop-canary; do
@@ -18,15 +30,15 @@ for backend in app users orders shop-stable shop-canary; do
   pids+=($!)
   port=$((port + 1))
 done
-"$bin/cmd/gantry" serve --manifests "$here" --port-map 80:18080 --admin 127.0.0.1:9901 &
+"$bin/cmd/gantry" serve --manifests "$here" "$secrets" --port-map 80:18080,443:18443 --admin 127.0.0.1:9901 &
 pids+=($!)
 
 for _ in $(seq 100); do curl -sf http://127.0.0.1:9901/readyz >/dev/null && break; sleep 0.1; done
 curl -sf http://127.0.0.1:9901/readyz >/dev/null || { echo "gantry did not become ready" >&2; exit 1; }
 
-cat <<'MSG'
+(cat <<'MSG'
 
-Gantry is serving examples/quickstart on 127.0.0.1:18080 (admin on 127.0.0.1:9901).
+Gantry is serving examples/quickstart on 127.0.0.1:18080, HTTPS on 18443 (admin on 127.0.0.1:9901).
 Try, in another terminal:
 
   # host routing: app.example.com -> app
@@ -38,6 +50,8 @@ Try, in another terminal:
   for i in $(seq 100); do curl -s -H 'Host: shop.example.com' http://127.0.0.1:18080/ | grep -o '"pod":"shop-[a-z]*'; done | sort | uniq -c
   # no route: a readable 404
   curl -si -H 'Host: nobody.example.com' http://127.0.0.1:18080/
+  # HTTPS on app.example.com, the certificate checked against the one run.sh made
+  curl -s --cacert SECRETS/app.crt --resolve app.example.com:18443:127.0.0.1 https://app.example.com:18443/hello
   # what gantry thinks: object status, the live routing table, counters
   curl -s http://127.0.0.1:9901/status
   curl -s http://127.0.0.1:9901/config_dump
@@ -45,4 +59,5 @@ Try, in another terminal:
 
 Edit a file in examples/quickstart and the change is live within a second. Ctrl-C stops everything.
 MSG
+) | sed "s#SECRETS#$secrets#"
 wait "${pids[@]}"

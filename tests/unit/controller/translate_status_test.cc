@@ -251,6 +251,17 @@ INSTANTIATE_TEST_SUITE_P(
              https_gateway("{certificateRefs: [{name: cert}]}", "  - {name: plain, port: 443, protocol: HTTP, hostname: a.example.com}\n") +
                  "{TLS_SECRET infra cert}",
              "Gateway", "infra/tls", "plain", "Conflicted", "True", "ProtocolConflict"},
+        Case{"listener_without_conflicts", "", "Gateway", "infra/gw", "http", "Conflicted", "False", "NoConflicts"},
+        Case{"listener_port_out_of_range",
+             "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: big, namespace: infra}\n"
+             "spec:\n  gatewayClassName: gantry\n  addresses: [{value: 127.0.0.6}]\n"
+             "  listeners: [{name: h, port: 70000, protocol: HTTP}]\n",
+             "Gateway", "infra/big", "h", "Accepted", "False", "PortUnavailable"},
+        Case{"unsupported_address_is_not_assigned",
+             "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: a, namespace: infra}\n"
+             "spec:\n  gatewayClassName: gantry\n  addresses: [{type: Hostname, value: gw.example}]\n"
+             "  listeners: [{name: h, port: 80, protocol: HTTP}]\n",
+             "Gateway", "infra/a", "", "Programmed", "False", "AddressNotAssigned"},
         Case{"later_gateway_loses_contested_port",
              "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: zz, namespace: infra}\n"
              "spec:\n  gatewayClassName: gantry\n  listeners: [{name: h, port: 80, protocol: HTTP}]\n",

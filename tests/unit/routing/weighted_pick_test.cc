@@ -18,7 +18,7 @@ TEST_P(WeightedPickTest, DistributionFollowsWeights) {
   std::vector<WeightedCluster> backends;
   uint64_t total = 0;
   for (size_t i = 0; i < GetParam().weights.size(); ++i) {
-    backends.push_back({static_cast<uint32_t>(i), GetParam().weights[i]});
+    backends.push_back({static_cast<uint32_t>(i), GetParam().weights[i], nullptr});
     total += GetParam().weights[i];
   }
   FastRandom rng(42);
@@ -33,7 +33,9 @@ TEST_P(WeightedPickTest, DistributionFollowsWeights) {
     double want = static_cast<double>(backends[i].weight) / static_cast<double>(total);
     double got = static_cast<double>(counts[i]) / kDraws;
     EXPECT_NEAR(got, want, 0.01) << "backend " << i;
-    if (backends[i].weight == 0) EXPECT_EQ(counts[i], 0);
+    if (backends[i].weight == 0) {
+      EXPECT_EQ(counts[i], 0);
+    }
   }
 }
 
@@ -45,7 +47,7 @@ INSTANTIATE_TEST_SUITE_P(Table, WeightedPickTest,
                          [](const auto& info) { return info.param.name; });
 
 TEST(WeightedPick, AllZeroWeightsPickNothing) {
-  std::vector<WeightedCluster> backends{{0, 0}, {1, 0}};
+  std::vector<WeightedCluster> backends{{0, 0, nullptr}, {1, 0, nullptr}};
   EXPECT_EQ(pick_weighted(backends, 0, 12345), -1);
 }
 

@@ -54,7 +54,9 @@ class QueryParamTest : public ::testing::TestWithParam<QueryCase> {};
 TEST_P(QueryParamTest, Finds) {
   std::string_view v;
   EXPECT_EQ(find_query_param(GetParam().query, GetParam().key, v), GetParam().found);
-  if (GetParam().found) EXPECT_EQ(v, GetParam().value);
+  if (GetParam().found) {
+    EXPECT_EQ(v, GetParam().value);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, QueryParamTest,

@@ -4,8 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/ssl.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/json.hpp>
@@ -13,6 +11,7 @@
 #include "harness.h"
 #include "../support/self_signed.h"
 #include "tls_client.h"
+#include "websocket_echo.h"
 
 namespace gantry::test {
 namespace {
@@ -171,12 +170,7 @@ TEST_F(TlsTest, WebSocketIsTunnelledOverTls) {
   ws.next_layer().next_layer().connect({asio::ip::make_address("127.0.0.1"), tls_port_});
   ws.next_layer().handshake(asio::ssl::stream_base::client);
   ws.handshake("api.example.com", "/ws");
-  for (const std::string& msg : std::vector<std::string>{"hello", std::string(100000, 'x'), "bye"}) {
-    ws.write(asio::buffer(msg));
-    boost::beast::flat_buffer buf;
-    ws.read(buf);
-    EXPECT_EQ(boost::beast::buffers_to_string(buf.data()), msg);
-  }
+  expect_websocket_echo(ws);
   // The echo answers the close frame and closes; gantry then ends the TLS side with a
   // close_notify, which the WebSocket close waits for (a bare TCP close would throw
   // "stream truncated" here).

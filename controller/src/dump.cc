@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <boost/json.hpp>
+#include <re2/re2.h>
 #include <regex>
 
 namespace gantry::controller {
@@ -49,6 +50,7 @@ json::value path_modifier_json(const routing::PathModifier& p) {
     case routing::PathModifierType::None: return nullptr;
     case routing::PathModifierType::ReplaceFullPath: return json::object{{"replaceFullPath", p.value}};
     case routing::PathModifierType::ReplacePrefixMatch: return json::object{{"replacePrefixMatch", p.value}};
+    case routing::PathModifierType::RegexReplace: return json::object{{"regexReplace", p.value}};
   }
   return nullptr;
 }
@@ -65,6 +67,8 @@ json::object filters_json(const routing::Filters& f, const routing::Snapshot& s)
   if (!f.response_headers.empty()) o["responseHeaderModifier"] = header_modifier_json(f.response_headers);
   if (f.redirect) {
     json::object r{{"statusCode", f.redirect->status}};
+    if (!f.redirect->url.empty()) r["url"] = f.redirect->url;
+    if (f.redirect->to_https) r["toHttps"] = f.redirect->keep_trailing_slash ? "keep trailing slash" : "drop trailing slash";
     if (!f.redirect->scheme.empty()) r["scheme"] = f.redirect->scheme;
     if (!f.redirect->hostname.empty()) r["hostname"] = f.redirect->hostname;
     if (f.redirect->port) r["port"] = f.redirect->port;
@@ -79,9 +83,14 @@ json::object filters_json(const routing::Filters& f, const routing::Snapshot& s)
   }
   if (!f.mirrors.empty()) {
     json::array a;
-    for (const auto& m : f.mirrors)
-      a.push_back(json::object{{"cluster", m.cluster < s.clusters.size() ? s.clusters[m.cluster].name : "?"},
-                               {"fraction", std::to_string(m.numerator) + "/" + std::to_string(m.denominator)}});
+    for (const auto& m : f.mirrors) {
+      json::object mo{{"cluster", m.cluster < s.clusters.size() ? s.clusters[m.cluster].name : "?"},
+                      {"fraction", std::to_string(m.numerator) + "/" + std::to_string(m.denominator)}};
+      if (!m.target.empty()) mo["target"] = m.target;
+      if (!m.host.empty()) mo["host"] = m.host;
+      if (!m.body) mo["body"] = false;
+      a.push_back(std::move(mo));
+    }
     o["requestMirrors"] = std::move(a);
   }
   if (f.cors) {
@@ -116,6 +125,28 @@ json::object route_json(const routing::Route& r, const routing::Snapshot& s) {
   if (!r.filters.empty()) out["filters"] = filters_json(r.filters, s);
   if (r.timeouts.request_ms || r.timeouts.backend_request_ms)
     out["timeouts"] = json::object{{"requestMs", r.timeouts.request_ms}, {"backendRequestMs", r.timeouts.backend_request_ms}};
+  if (r.timeouts.connect_ms || r.timeouts.send_ms || r.timeouts.read_ms)
+    out["upstreamTimeouts"] = json::object{
+        {"connectMs", r.timeouts.connect_ms}, {"sendMs", r.timeouts.send_ms}, {"readMs", r.timeouts.read_ms}};
+  if (r.canary) {
+    const routing::Canary& c = *r.canary;
+    json::object co{{"source", c.source},
+                    {"cluster", c.cluster < s.clusters.size() ? s.clusters[c.cluster].name : "?"}};
+    if (!c.header.empty()) co["header"] = c.header;
+    if (!c.header_value.empty()) co["headerValue"] = c.header_value;
+    if (c.header_pattern) co["headerPattern"] = c.header_pattern->pattern();
+    if (c.pattern_invalid) co["headerPattern"] = "<invalid: never matches>";
+    if (!c.cookie.empty()) co["cookie"] = c.cookie;
+    if (c.weight) co["weight"] = std::to_string(c.weight) + "/" + std::to_string(c.weight_total);
+    out["canary"] = std::move(co);
+  }
+  if (!r.source_ranges.empty()) {
+    json::array a;
+    for (const auto& sr : r.source_ranges) a.push_back(json::string(sr.text));
+    out["sourceRanges"] = std::move(a);
+  }
+  if (r.body_limit) out["bodyLimit"] = r.body_limit;
+  if (r.upstream_tls) out["upstreamProtocol"] = "HTTPS";
   if (r.retry.attempts) {
     json::array codes;
     for (unsigned c : r.retry.codes) codes.push_back(c);
@@ -184,6 +215,7 @@ json::value snapshot_to_json(const routing::Snapshot& s) {
         vhosts.push_back(json::object{{"hostname", v.hostname.empty() ? "*" : v.hostname}, {"routes", std::move(routes)}});
       }
       json::object out{{"name", scope.name}, {"hostname", scope.hostname.empty() ? "*" : scope.hostname}};
+      if (scope.host_depth == routing::WildcardDepth::OneLabel) out["wildcards"] = "one label";
       if (!scope.certificates.empty()) {
         // Never the key: the dump is served on the admin port.
         json::array certs;
@@ -199,6 +231,18 @@ json::value snapshot_to_json(const routing::Snapshot& s) {
     }
     json::object out{{"name", l.name}, {"address", l.address}, {"port", l.port}};
     if (l.tls) out["protocol"] = "HTTPS";
+    if (l.ingress) {
+      json::array certs;
+      for (const auto& c : l.sni_certificates) {
+        json::array names;
+        for (const auto& n : c.certificate.dns_names) names.push_back(json::string(n));
+        certs.push_back(json::object{{"host", c.host}, {"dnsNames", std::move(names)}});
+      }
+      if (l.tls) {
+        out["sniCertificates"] = std::move(certs);
+        out["otherNames"] = "self-signed fallback certificate";
+      }
+    }
     out["scopes"] = std::move(scopes);
     listeners.push_back(std::move(out));
   }

@@ -1,5 +1,9 @@
 #include "gantry/routing/filters.h"
 
+#include <re2/re2.h>
+
+#include <algorithm>
+
 namespace gantry::routing {
 namespace {
 
@@ -16,6 +20,7 @@ std::string modify_path(const PathModifier& m, std::string_view matched_prefix, 
   switch (m.type) {
     case PathModifierType::None: return std::string(path);
     case PathModifierType::ReplaceFullPath: return m.value.empty() ? "/" : m.value;
+    case PathModifierType::RegexReplace: return std::string(path);  // needs the regex: regex_replace_path
     case PathModifierType::ReplacePrefixMatch: {
       std::string_view prefix = trim_trailing_slash(matched_prefix);
       std::string_view rest = path.size() >= prefix.size() ? path.substr(prefix.size()) : std::string_view{};
@@ -29,9 +34,59 @@ std::string modify_path(const PathModifier& m, std::string_view matched_prefix, 
   return std::string(path);
 }
 
+std::optional<std::string> regex_replace_path(const re2::RE2& re, std::string_view tmpl, std::string_view path) {
+  constexpr int kMax = 10;
+  re2::StringPiece groups[kMax];
+  const int n = std::min(kMax, re.NumberOfCapturingGroups() + 1);
+  if (!re.Match(re2::StringPiece(path.data(), path.size()), 0, path.size(), re2::RE2::ANCHOR_BOTH, groups, n))
+    return std::nullopt;
+  std::string out;
+  for (size_t i = 0; i < tmpl.size(); ++i) {
+    if (tmpl[i] == '$' && i + 1 < tmpl.size() && tmpl[i + 1] >= '0' && tmpl[i + 1] <= '9') {
+      int g = tmpl[++i] - '0';
+      if (g < n) out.append(groups[g].data(), groups[g].size());  // an absent group is empty, as in nginx
+      continue;
+    }
+    out += tmpl[i];
+  }
+  return out;
+}
+
+std::string expand_template(std::string_view tmpl, std::string_view scheme, std::string_view host,
+                            std::string_view request_uri) {
+  static constexpr std::pair<std::string_view, int> kVars[] = {{"$request_uri", 0}, {"$scheme", 1}, {"$host", 2}};
+  std::string out;
+  for (size_t i = 0; i < tmpl.size();) {
+    bool replaced = false;
+    if (tmpl[i] == '$') {
+      for (const auto& [name, which] : kVars) {
+        if (tmpl.substr(i).starts_with(name)) {
+          out += which == 0 ? request_uri : which == 1 ? scheme : host;
+          i += name.size();
+          replaced = true;
+          break;
+        }
+      }
+    }
+    if (!replaced) out += tmpl[i++];
+  }
+  return out;
+}
+
 std::string redirect_location(const Redirect& r, std::string_view request_scheme, std::string_view request_host,
                               uint16_t listener_port, std::string_view matched_prefix, std::string_view path,
                               std::string_view query) {
+  if (!r.url.empty() || r.to_https) {
+    std::string uri(path);
+    if (!query.empty()) {
+      uri += '?';
+      uri += query;
+    }
+    if (!r.url.empty()) return expand_template(r.url, request_scheme, request_host, uri);
+    // ingress-nginx drops one trailing '/' of the request URI unless told to keep it.
+    if (!r.keep_trailing_slash && !uri.empty() && uri.back() == '/') uri.pop_back();
+    return "https://" + std::string(request_host) + uri;
+  }
   std::string scheme = r.scheme.empty() ? std::string(request_scheme) : r.scheme;
   std::string host = r.hostname.empty() ? std::string(request_host) : r.hostname;
   // HTTPRequestRedirectFilter.port: an explicit port; else the scheme's well-known port

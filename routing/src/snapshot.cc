@@ -7,10 +7,13 @@ namespace gantry::routing {
 void finalize(Snapshot& snapshot) {
   for (Listener& listener : snapshot.listeners) {
     listener.scope_index = HostIndex(WildcardDepth::AnyLabels);
+    listener.sni_index = HostIndex(WildcardDepth::OneLabel);
+    for (uint32_t i = 0; i < listener.sni_certificates.size(); ++i)
+      listener.sni_index.add(listener.sni_certificates[i].host, i);
     for (uint32_t s = 0; s < listener.scopes.size(); ++s) {
       ListenerScope& scope = listener.scopes[s];
       listener.scope_index.add(scope.hostname, s);
-      scope.vhost_index = HostIndex(WildcardDepth::AnyLabels);
+      scope.vhost_index = HostIndex(scope.host_depth);
       for (uint32_t v = 0; v < scope.vhosts.size(); ++v) {
         VirtualHost& vhost = scope.vhosts[v];
         std::stable_sort(vhost.routes.begin(), vhost.routes.end(),

@@ -373,6 +373,47 @@ EndpointSlice read_endpoint_slice(const Reader& r) {
   return s;
 }
 
+IngressBackend read_ingress_backend(const Reader& r) {
+  IngressBackend b;
+  if (auto svc = r.object("service")) {
+    IngressServiceBackend s;
+    s.name = svc->str_or("name", "");
+    if (auto port = svc->object("port")) {
+      s.port_number = port->integer("number");
+      s.port_name = port->str_or("name", "");
+    }
+    b.service = std::move(s);
+  }
+  if (auto res = r.object("resource"))
+    b.resource = res->str_or("apiGroup", "") + "/" + res->str_or("kind", "") + " " + res->str_or("name", "");
+  return b;
+}
+
+Ingress read_ingress(const Reader& r) {
+  Ingress ing;
+  ing.meta = read_meta(r, true);
+  auto spec = r.object("spec");
+  if (!spec) return ing;
+  ing.ingress_class_name = spec->str("ingressClassName");
+  if (auto d = spec->object("defaultBackend")) ing.default_backend = read_ingress_backend(*d);
+  spec->each("rules", [&](const Reader& rule) {
+    IngressRule out;
+    out.host = rule.str_or("host", "");
+    if (auto h = rule.object("http")) {
+      h->each("paths", [&](const Reader& p) {
+        HTTPIngressPath path;
+        path.path = p.str_or("path", "");
+        path.path_type = p.str_or("pathType", "ImplementationSpecific");
+        if (auto b = p.object("backend")) path.backend = read_ingress_backend(*b);
+        out.paths.push_back(std::move(path));
+      });
+    }
+    ing.rules.push_back(std::move(out));
+  });
+  spec->each("tls", [&](const Reader& t) { ing.tls.push_back({t.strings("hosts"), t.str_or("secretName", "")}); });
+  return ing;
+}
+
 std::string spec_text(const json::object& o) {
   if (const json::value* spec = o.if_contains("spec")) return json::serialize(*spec);
   json::object copy = o;
@@ -413,6 +454,13 @@ Result<std::optional<DecodedObject>> decode_object(const json::value& value, std
       if (kind == "Namespace") object = Namespace{read_meta(r, false)};
       else if (kind == "Service") object = read_service(r);
       else if (kind == "Secret") object = read_secret(r);
+    } else if (group == kNetworkingGroup && api == std::string(kNetworkingGroup) + "/v1") {
+      if (kind == "Ingress") object = read_ingress(r);
+      else if (kind == "IngressClass") {
+        IngressClass c{read_meta(r, false), ""};
+        if (auto spec = r.object("spec")) c.controller = spec->str_or("controller", "");
+        object = std::move(c);
+      }
     } else if (group == "discovery.k8s.io" && kind == "EndpointSlice") {
       object = read_endpoint_slice(r);
     }

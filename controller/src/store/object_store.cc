@@ -21,6 +21,8 @@ bool ObjectStore::upsert(Object object) {
         else if constexpr (std::is_same_v<T, ReferenceGrant>) return put(reference_grants, std::move(o));
         else if constexpr (std::is_same_v<T, Service>) return put(services, std::move(o));
         else if constexpr (std::is_same_v<T, Secret>) return put(secrets, std::move(o));
+        else if constexpr (std::is_same_v<T, Ingress>) return put(ingresses, std::move(o));
+        else if constexpr (std::is_same_v<T, IngressClass>) return put(ingress_classes, std::move(o));
         else return put(endpoint_slices, std::move(o));
       },
       std::move(object));
@@ -38,6 +40,7 @@ void ObjectStore::complete_namespaces() {
   for (const auto& [k, v] : services) ensure(v.meta.ns);
   for (const auto& [k, v] : endpoint_slices) ensure(v.meta.ns);
   for (const auto& [k, v] : secrets) ensure(v.meta.ns);
+  for (const auto& [k, v] : ingresses) ensure(v.meta.ns);
   for (auto& [name, ns] : namespaces) ns.meta.labels["kubernetes.io/metadata.name"] = name;
 }
 

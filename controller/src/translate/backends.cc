@@ -79,4 +79,34 @@ BackendResolution resolve_backend(Context& ctx, const BackendRef& ref, const std
   return r;
 }
 
+uint32_t fixed_cluster(Context& ctx, const std::string& name, std::vector<routing::Endpoint> endpoints) {
+  auto [it, inserted] = ctx.clusters.try_emplace(name, static_cast<uint32_t>(ctx.snapshot.clusters.size()));
+  if (inserted) ctx.snapshot.clusters.push_back({name, std::move(endpoints)});
+  return it->second;
+}
+
+uint32_t resolve_ingress_backend(Context& ctx, const std::string& ns, const IngressServiceBackend& b,
+                                 std::string& problem) {
+  const Service* svc = ctx.store.find_service(ns, b.name);
+  const ServicePort* port = nullptr;
+  if (svc)
+    for (const auto& p : svc->ports)
+      if (b.port_number ? p.port == *b.port_number : p.name == b.port_name) port = &p;
+  std::string port_text = b.port_number ? std::to_string(*b.port_number) : b.port_name;
+  if (!svc) {
+    problem = "Service " + ns + "/" + b.name + " not found: answers 503";
+  } else if (!port && svc->type == "ExternalName" && b.port_number) {
+    static ServicePort any;
+    any.port = *b.port_number;
+    port = &any;
+  } else if (!port) {
+    problem = "Service " + ns + "/" + b.name + " has no port " + port_text + ": answers 503";
+  }
+  std::string name = ns + "/" + b.name + ":" + (port ? std::to_string(port->port) : port_text);
+  auto [it, inserted] = ctx.clusters.try_emplace(name, static_cast<uint32_t>(ctx.snapshot.clusters.size()));
+  if (inserted)
+    ctx.snapshot.clusters.push_back({name, port ? endpoints_of(ctx.store, *svc, *port) : std::vector<routing::Endpoint>{}});
+  return it->second;
+}
+
 }  // namespace gantry::controller::translate_detail

@@ -13,4 +13,13 @@ struct BackendResolution {
 
 BackendResolution resolve_backend(Context& ctx, const BackendRef& ref, const std::string& route_ns);
 
+// An Ingress backend: a Service port by number or by name. A Service or port that is not
+// there still gets a cluster, with no endpoints (503, as ingress-nginx answers); `problem`
+// says what is missing.
+uint32_t resolve_ingress_backend(Context& ctx, const std::string& ns, const IngressServiceBackend& backend,
+                                 std::string& problem);
+
+// A cluster of fixed endpoints (a mirror target named by address or DNS name).
+uint32_t fixed_cluster(Context& ctx, const std::string& name, std::vector<routing::Endpoint> endpoints);
+
 }  // namespace gantry::controller::translate_detail

@@ -14,11 +14,16 @@ json::object condition(std::string_view type, bool status, std::string_view reas
 }
 
 json::object status_item(std::string_view kind, const ObjectMeta& meta, json::object status) {
+  return status_item(std::string(kGatewayGroup) + "/v1", kind, meta, std::move(status));
+}
+
+json::object status_item(std::string_view api_version, std::string_view kind, const ObjectMeta& meta,
+                         json::object status) {
   json::object md;
   if (!meta.ns.empty()) md["namespace"] = meta.ns;
   md["name"] = meta.name;
   md["generation"] = meta.generation;
-  return json::object{{"apiVersion", std::string(kGatewayGroup) + "/v1"},
+  return json::object{{"apiVersion", api_version},
                       {"kind", kind},
                       {"metadata", std::move(md)},
                       {"status", std::move(status)}};

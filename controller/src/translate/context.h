@@ -50,11 +50,15 @@ struct Context {
 json::object condition(std::string_view type, bool status, std::string_view reason, std::string_view message,
                        int64_t generation);
 json::object status_item(std::string_view kind, const ObjectMeta& meta, json::object status);
+json::object status_item(std::string_view api_version, std::string_view kind, const ObjectMeta& meta, json::object status);
 
 void translate_gateway_classes(Context& ctx, json::array& out);
 void translate_gateways(Context& ctx);
 void translate_http_routes(Context& ctx, json::array& out);
 void write_gateway_status(Context& ctx, json::array& out);
+// Ingresses of our IngressClass on the ingress listeners (ingress.cc); after the Gateways,
+// which keep an address and port both would bind.
+void translate_ingresses(Context& ctx, json::array& out);
 
 // The hostnames a route serves on a listener (Gateway API, HTTPRoute.hostnames); empty
 // when they do not intersect. "" stands for any host.

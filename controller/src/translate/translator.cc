@@ -44,14 +44,15 @@ Result<std::map<uint16_t, uint16_t>> parse_port_map(std::string_view text) {
 TranslateResult translate(const ObjectStore& store, const TranslateOptions& options) {
   using namespace translate_detail;
   Context ctx{store, options, {}, {}, {}, {}, {}, {}, {}};
-  json::array classes, gateways, routes;
+  json::array classes, gateways, routes, ingresses;
   translate_gateway_classes(ctx, classes);
   translate_gateways(ctx);
   translate_http_routes(ctx, routes);
   write_gateway_status(ctx, gateways);
+  translate_ingresses(ctx, ingresses);
 
   TranslateResult result;
-  for (auto* part : {&classes, &gateways, &routes})
+  for (auto* part : {&classes, &gateways, &routes, &ingresses})
     for (auto& item : *part) result.status.push_back(std::move(item));
   routing::finalize(ctx.snapshot);
   result.snapshot = std::move(ctx.snapshot);

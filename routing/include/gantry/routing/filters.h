@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+namespace re2 { class RE2; }
+
 namespace gantry::routing {
 
 struct HeaderModifier {
@@ -19,7 +21,9 @@ struct HeaderModifier {
   bool empty() const { return set.empty() && add.empty() && remove.empty(); }
 };
 
-enum class PathModifierType { None, ReplaceFullPath, ReplacePrefixMatch };
+// RegexReplace (ingress-nginx rewrite-target): the whole path becomes `value` with $1..$9
+// taken from the route's path regex, as nginx's `rewrite` does.
+enum class PathModifierType { None, ReplaceFullPath, ReplacePrefixMatch, RegexReplace };
 
 struct PathModifier {
   PathModifierType type = PathModifierType::None;
@@ -27,6 +31,14 @@ struct PathModifier {
 };
 
 struct Redirect {
+  // A fixed Location (ingress-nginx permanent-redirect, temporal-redirect, app-root) in
+  // which $scheme, $host and $request_uri are replaced; when set, the fields below but
+  // status are not used.
+  std::string url;
+  // ingress-nginx ssl-redirect: https, the same host without port, the request URI with its
+  // trailing '/' dropped unless `keep_trailing_slash` (preserve-trailing-slash).
+  bool to_https = false;
+  bool keep_trailing_slash = false;
   std::string scheme;    // "" keeps the request's
   std::string hostname;  // "" keeps the request's
   uint16_t port = 0;     // 0: derived (HTTPRequestRedirectFilter.port rules)
@@ -43,6 +55,11 @@ struct Mirror {
   uint32_t cluster = 0;
   uint64_t numerator = 1;  // the share mirrored: numerator / denominator
   uint64_t denominator = 1;
+  // ingress-nginx mirror-target: the copy's target, "$request_uri" replaced by the
+  // request's; "" sends the request's own target.
+  std::string target;
+  std::string host;   // the copy's Host; "" keeps the request's
+  bool body = true;   // mirror-request-body: off sends the copy without its body
 };
 
 // HTTPCORSFilter. Origins may hold "*" (any) or a pattern whose "*" stands for any run
@@ -91,11 +108,25 @@ uint32_t retry_backoff_ms(const RetryPolicy& policy, uint32_t retry, uint64_t ra
 struct Timeouts {
   uint32_t request_ms = 0;          // whole request, 0: none
   uint32_t backend_request_ms = 0;  // each upstream try, 0: the proxy default
+  // ingress-nginx proxy-connect-timeout, proxy-send-timeout, proxy-read-timeout: connect,
+  // each write of the request and each read of the response; 0: the proxy default.
+  uint32_t connect_ms = 0;
+  uint32_t send_ms = 0;
+  uint32_t read_ms = 0;
 };
 
 // The path after a ReplaceFullPath or ReplacePrefixMatch; `matched_prefix` is the route's
 // PathPrefix value. Query strings are not part of `path`.
 std::string modify_path(const PathModifier& m, std::string_view matched_prefix, std::string_view path);
+
+// RegexReplace: `tmpl` with $0..$9 replaced by the captures of `re` (which must match the
+// whole `path`); nullopt when it does not match.
+std::optional<std::string> regex_replace_path(const re2::RE2& re, std::string_view tmpl, std::string_view path);
+
+// "$request_uri" in a mirror or redirect template replaced by the request's target; for
+// redirects also "$scheme" and "$host".
+std::string expand_template(std::string_view tmpl, std::string_view scheme, std::string_view host,
+                            std::string_view request_uri);
 
 // The Location of a redirect. request_host has no port; listener_port is the Gateway
 // listener's port (what the client connected to, before any --port-map).

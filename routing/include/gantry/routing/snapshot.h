@@ -10,14 +10,17 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "gantry/routing/canary.h"
 #include "gantry/routing/filters.h"
 #include "gantry/routing/host_index.h"
 #include "gantry/routing/path_index.h"
 #include "gantry/routing/path_match.h"
 #include "gantry/routing/precedence.h"
+#include "gantry/routing/source_range.h"
 
 namespace gantry::routing {
 
@@ -67,6 +70,11 @@ struct Route {
   RetryPolicy retry;
   SourceRef source;
   PrecedenceKey precedence;
+  // Ingress (ingress-nginx annotations); Gateway API routes leave these empty.
+  std::optional<Canary> canary;            // an alternative backend chosen per request
+  std::vector<SourceRange> source_ranges;  // empty: any client; others get 403
+  uint64_t body_limit = 0;                 // request body bytes; beyond it 413; 0: no limit
+  bool upstream_tls = false;               // backend-protocol HTTPS: TLS to the endpoints
 };
 
 struct VirtualHost {
@@ -87,9 +95,17 @@ struct ListenerScope {
   std::string name;      // "namespace/gateway/listener"
   std::string hostname;  // "" for any host
   uint16_t port = 0;     // the Gateway listener's port (redirects derive from it)
+  // Gateway API host wildcards span any number of labels, Ingress ones exactly one.
+  WildcardDepth host_depth = WildcardDepth::AnyLabels;
   std::vector<TlsCertificate> certificates;  // HTTPS listeners; empty for HTTP
   HostIndex vhost_index;
   std::vector<VirtualHost> vhosts;
+};
+
+// An Ingress TLS host and the certificate of its Secret.
+struct SniCertificate {
+  std::string host;  // "app.example.com" or "*.example.com" (one label)
+  TlsCertificate certificate;
 };
 
 struct Listener {
@@ -99,6 +115,11 @@ struct Listener {
   bool tls = false;     // HTTPS: every scope has certificates
   HostIndex scope_index;
   std::vector<ListenerScope> scopes;
+  // Ingress HTTPS: certificates chosen by SNI per host instead of per scope; a name none
+  // covers (or no SNI) gets the proxy's self-signed fallback certificate.
+  bool ingress = false;
+  std::vector<SniCertificate> sni_certificates;
+  HostIndex sni_index{WildcardDepth::OneLabel};  // built by finalize
 };
 
 struct Snapshot {

@@ -12,10 +12,12 @@
 #include "gantry/common/result.h"
 #include "gantry/controller/objects/core.h"
 #include "gantry/controller/objects/gateway_api.h"
+#include "gantry/controller/objects/ingress.h"
 
 namespace gantry::controller {
 
-using Object = std::variant<Namespace, GatewayClass, Gateway, HTTPRoute, ReferenceGrant, Service, EndpointSlice, Secret>;
+using Object = std::variant<Namespace, GatewayClass, Gateway, HTTPRoute, ReferenceGrant, Service, EndpointSlice, Secret,
+                            Ingress, IngressClass>;
 
 struct DecodedObject {
   Object object;

@@ -18,6 +18,8 @@ struct ObjectStore {
   std::map<std::string, Service> services;
   std::map<std::string, EndpointSlice> endpoint_slices;
   std::map<std::string, Secret> secrets;
+  std::map<std::string, Ingress> ingresses;
+  std::map<std::string, IngressClass> ingress_classes;  // by name
 
   // Returns false when an object of that kind and key was already present (replaced).
   bool upsert(Object object);

@@ -24,14 +24,18 @@ Result<AddressPool> parse_address_pool(std::string_view cidr);
 Result<std::map<uint16_t, uint16_t>> parse_port_map(std::string_view text);  // "80:18080,443:18443"
 
 struct TranslateOptions {
-  std::string controller_name = kDefaultControllerName;
+  std::string controller_name = kDefaultControllerName;  // GatewayClass and IngressClass
+  std::string ingress_class = "gantry";                  // the IngressClass name we serve
+  std::string ingress_http = "0.0.0.0:80";               // where Ingresses are served (before --port-map)
+  std::string ingress_https = "0.0.0.0:443";
+  std::string publish_status_address;                    // Ingress status address; "": the listener's
   std::map<uint16_t, uint16_t> port_map;
   std::optional<AddressPool> address_pool;
 };
 
 struct TranslateResult {
   routing::Snapshot snapshot;  // finalized: routes sorted, indexes built
-  boost::json::array status;   // Kubernetes-style items: GatewayClass, Gateway, HTTPRoute
+  boost::json::array status;   // Kubernetes-style items: GatewayClass, Gateway, HTTPRoute, Ingress
 };
 
 TranslateResult translate(const ObjectStore& store, const TranslateOptions& options);

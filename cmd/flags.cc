@@ -19,15 +19,20 @@ Result<long> number(const std::string& flag, const std::string& text, long min, 
 std::string serve_help() {
   return R"(usage: gantry serve --manifests PATH... [flags]
 
-Serves the Gateway API objects in the manifest files under PATH (every *.yaml and
+Serves the Gateway API objects and Ingresses in the manifest files under PATH (every *.yaml and
 *.yml, recursively, multi-document) and reloads them when they change.
 
   --manifests PATH...          files or directories to read (required)
   --admin ADDR:PORT            admin server: /healthz /readyz /status /config_dump /metrics
                                (default 127.0.0.1:9901)
   --workers N                  proxy threads, each with its own event loop (default: cores)
-  --controller-name NAME       the GatewayClass controllerName we own
-                               (default gantry.dev/gateway-controller)
+  --controller-name NAME       the GatewayClass controllerName and IngressClass spec.controller
+                               we own (default gantry.dev/gateway-controller)
+  --ingress-class NAME         the IngressClass whose Ingresses we serve (default gantry)
+  --ingress-http ADDR:PORT     where Ingresses are served over HTTP (default 0.0.0.0:80)
+  --ingress-https ADDR:PORT    where Ingresses are served over HTTPS (default 0.0.0.0:443)
+  --publish-status-address A   the address written into Ingress status (default: the
+                               ingress listener's)
   --port-map FROM:TO,...       bind listener port FROM on TO instead (e.g. 80:18080,443:18443);
                                may be repeated
   --address-pool CIDR          give each Gateway without spec.addresses its own IPv4 address
@@ -82,6 +87,14 @@ Result<Flags> parse_flags(const std::vector<std::string>& args) {
       auto v = value();
       if (!v) return v.error();
       f.translate.controller_name = *v;
+    } else if (a == "--ingress-class" || a == "--ingress-http" || a == "--ingress-https" ||
+               a == "--publish-status-address") {
+      auto v = value();
+      if (!v) return v.error();
+      if (a == "--ingress-class") f.translate.ingress_class = *v;
+      else if (a == "--ingress-http") f.translate.ingress_http = *v;
+      else if (a == "--ingress-https") f.translate.ingress_https = *v;
+      else f.translate.publish_status_address = *v;
     } else if (a == "--port-map") {
       auto v = value();
       if (!v) return v.error();

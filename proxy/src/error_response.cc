@@ -5,10 +5,12 @@ namespace gantry::proxy {
 unsigned status_of(ProxyError e) {
   switch (e) {
     case ProxyError::BadRequest: return 400;
+    case ProxyError::Forbidden: return 403;
     case ProxyError::NoRoute: return 404;
     case ProxyError::Misdirected: return 421;
     case ProxyError::RequestTimeout: return 408;
     case ProxyError::HeadersTooLarge: return 431;
+    case ProxyError::PayloadTooLarge: return 413;
     case ProxyError::InvalidBackend: return 500;
     case ProxyError::UpstreamBroken: return 502;
     case ProxyError::NoEndpoint: return 503;
@@ -20,10 +22,12 @@ unsigned status_of(ProxyError e) {
 std::string_view reason_of(ProxyError e) {
   switch (e) {
     case ProxyError::BadRequest: return "malformed request";
+    case ProxyError::Forbidden: return "this client's address is not allowed on this route";
     case ProxyError::NoRoute: return "no route matches this request";
     case ProxyError::Misdirected: return "this connection's TLS server name belongs to another listener than the Host";
     case ProxyError::RequestTimeout: return "request header not received in time";
     case ProxyError::HeadersTooLarge: return "request header fields too large";
+    case ProxyError::PayloadTooLarge: return "request body larger than this route allows";
     case ProxyError::InvalidBackend: return "the route's backend reference is invalid";
     case ProxyError::UpstreamBroken: return "the upstream failed to answer";
     case ProxyError::NoEndpoint: return "the backend has no ready endpoint";

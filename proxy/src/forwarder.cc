@@ -51,6 +51,20 @@ void rewrite_url(const routing::UrlRewrite& rw, const routing::Route& route, Req
   if (rw.path.type == routing::PathModifierType::None) return;
   std::string_view path, query;
   routing::split_target(req.target(), path, query);
+  if (rw.path.type == routing::PathModifierType::RegexReplace) {
+    // nginx `rewrite ... break`: the replacement is the new path; the query is kept,
+    // after the replacement's own when it has one.
+    if (!route.match.path.regex) return;
+    auto replaced = routing::regex_replace_path(*route.match.path.regex, rw.path.value, path);
+    if (!replaced) return;
+    if (!query.empty()) {
+      *replaced += replaced->find('?') == std::string::npos ? '?' : '&';
+      *replaced += query;
+    }
+    if (replaced->empty() || replaced->front() != '/') replaced->insert(replaced->begin(), '/');
+    req.target(*replaced);
+    return;
+  }
   std::string_view prefix = route.match.path.type == routing::PathMatchType::PathPrefix
                                 ? std::string_view(route.match.path.value)
                                 : std::string_view{};
@@ -75,6 +89,9 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   const bool upgrade = is_upgrade_request(req);
   const bool has_body = !parser.is_done();
   std::string origin;  // for CORS response headers; the request fields change below
+  // $request_uri of mirror targets: the target as the client sent it.
+  std::string original_target;
+  if (!route.filters.mirrors.empty()) original_target = req.target();
   if (route.filters.cors)
     if (auto o = req.find(http::field::origin); o != req.end()) origin = o->value();
   bool expect_continue = false;
@@ -90,9 +107,9 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     if (f->rewrite) rewrite_url(*f->rewrite, route, req);
   }
   std::vector<MirrorCopy> mirrors;
-  if (!route.filters.mirrors.empty()) collect_mirrors(*worker_.pinned()->snapshot, route.filters.mirrors, mirrors);
+  if (!route.filters.mirrors.empty()) collect_mirrors(*worker_.pinned()->snapshot, route.filters.mirrors, original_target, mirrors);
   if (plan.backend_filters && !plan.backend_filters->mirrors.empty())
-    collect_mirrors(*worker_.pinned()->snapshot, plan.backend_filters->mirrors, mirrors);
+    collect_mirrors(*worker_.pinned()->snapshot, plan.backend_filters->mirrors, req.target(), mirrors);
   std::optional<BodyTap> mirror_body;
   if (!mirrors.empty()) {
     if (has_body) mirror_body.emplace().limit = opt.mirror_body_limit;
@@ -105,6 +122,13 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
       route.timeouts.request_ms ? started + std::chrono::milliseconds(route.timeouts.request_ms) : Clock::time_point::max();
   const std::chrono::milliseconds try_timeout =
       route.timeouts.backend_request_ms ? std::chrono::milliseconds(route.timeouts.backend_request_ms) : opt.response_timeout;
+  // ingress-nginx proxy-*-timeout: each write upstream, each read from upstream, the connect.
+  const std::chrono::milliseconds send_timeout =
+      route.timeouts.send_ms ? std::chrono::milliseconds(route.timeouts.send_ms) : try_timeout;
+  const std::chrono::milliseconds read_timeout =
+      route.timeouts.read_ms ? std::chrono::milliseconds(route.timeouts.read_ms) : try_timeout;
+  const std::chrono::milliseconds connect_timeout =
+      route.timeouts.connect_ms ? std::chrono::milliseconds(route.timeouts.connect_ms) : opt.connect_timeout;
   auto bounded = [&](std::chrono::milliseconds t) {
     if (request_deadline == Clock::time_point::max()) return t;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(request_deadline - Clock::now());
@@ -156,7 +180,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     } else {
       conn = std::make_unique<UpstreamConnection>(worker_.ioc());
       worker_.counters().upstream_connects.fetch_add(1, std::memory_order_relaxed);
-      error_code ec = co_await connect(*conn, endpoint, bounded(opt.connect_timeout));
+      error_code ec = co_await connect(*conn, endpoint, bounded(connect_timeout));
       if (ec) {
         if (co_await may_retry(false)) continue;
         if (timed_out) co_return co_await send_error(ProxyError::UpstreamTimeout, "timeouts.request ran out");
@@ -168,7 +192,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     req.body().data = nullptr;
     req.body().size = 0;
     req.body().more = has_body;
-    conn->stream.expires_after(bounded(try_timeout));
+    conn->stream.expires_after(bounded(send_timeout));
     auto [hec, hn] = co_await http::async_write_header(conn->stream, sr, use_nothrow);
     if (hec) {
       if (co_await may_retry(reused)) continue;
@@ -183,7 +207,9 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     }
     if (!sr.is_done()) {
       RelayResult r = co_await relay_body(stream_, buffer_, parser, conn->stream, sr, relay(), opt.relay_buffer,
-                                          opt.idle_timeout, bounded(try_timeout), mirror_body ? &*mirror_body : nullptr);
+                                          opt.idle_timeout, bounded(send_timeout), mirror_body ? &*mirror_body : nullptr);
+      if (r.failure == RelayFailure::Input && r.ec == http::error::body_limit)
+        co_return co_await send_error(ProxyError::PayloadTooLarge, {});
       if (r.failure == RelayFailure::Input) co_return false;  // the client went away mid-body
       if (r.failure == RelayFailure::Output)
         co_return co_await send_error(upstream_error(r.ec), "sending the request body: " + r.ec.message());
@@ -197,7 +223,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
       rp->header_limit(static_cast<uint32_t>(opt.header_limit));
       rp->body_limit(boost::none);
       if (is_head) rp->skip(true);
-      conn->stream.expires_after(bounded(try_timeout));
+      conn->stream.expires_after(bounded(read_timeout));
       auto [ec, n] = co_await http::async_read_header(conn->stream, conn->buffer, *rp, use_nothrow);
       rec = ec;
       if (ec) break;
@@ -262,7 +288,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   }
   if (!rs.is_done()) {
     RelayResult r = co_await relay_body(conn->stream, conn->buffer, *rp, stream_, rs, relay(), opt.relay_buffer,
-                                        bounded(try_timeout), opt.idle_timeout);
+                                        bounded(read_timeout), opt.idle_timeout);
     // Once the header is out, a broken upstream can only be told by closing the connection.
     if (r.failure != RelayFailure::None) co_return false;
   }

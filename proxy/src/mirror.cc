@@ -19,9 +19,18 @@ awaitable<void> send_copy(asio::io_context& ioc, routing::Endpoint endpoint,
   beast::tcp_stream stream(ioc);
   error_code ec;
   auto address = asio::ip::make_address(endpoint.host, ec);
+  stream.expires_after(timeout);
+  error_code cec;
   if (!ec) {
-    stream.expires_after(timeout);
-    auto [cec] = co_await stream.async_connect(tcp::endpoint(address, endpoint.port), use_nothrow);
+    std::tie(cec) = co_await stream.async_connect(tcp::endpoint(address, endpoint.port), use_nothrow);
+  } else {
+    // A mirror-target named by DNS: resolved on this worker, never blocking.
+    tcp::resolver resolver(ioc);
+    auto [rec, results] = co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port), use_nothrow);
+    cec = rec;
+    if (!rec) std::tie(cec, std::ignore) = co_await stream.async_connect(results, use_nothrow);
+  }
+  {
     if (!cec) {
       auto [wec, wn] = co_await http::async_write(stream, *copy, use_nothrow);
       if (!wec) {
@@ -39,7 +48,7 @@ awaitable<void> send_copy(asio::io_context& ioc, routing::Endpoint endpoint,
 }  // namespace
 
 void Session::collect_mirrors(const routing::Snapshot& snapshot, const std::vector<routing::Mirror>& mirrors,
-                              std::vector<MirrorCopy>& out) {
+                              std::string_view original_target, std::vector<MirrorCopy>& out) {
   const Request& req = parser_->get();
   for (const routing::Mirror& m : mirrors) {
     if (m.numerator < m.denominator && worker_.random() % m.denominator >= m.numerator) continue;
@@ -52,12 +61,16 @@ void Session::collect_mirrors(const routing::Snapshot& snapshot, const std::vect
     copy.request->erase(http::field::transfer_encoding);
     copy.request->erase(http::field::expect);
     copy.request->keep_alive(false);
+    if (!m.target.empty()) copy.request->target(routing::expand_template(m.target, "http", m.host, original_target));
+    if (!m.host.empty()) copy.request->set(http::field::host, m.host);
+    copy.body = m.body;
     out.push_back(std::move(copy));
   }
 }
 
 void Session::launch_mirrors(std::vector<MirrorCopy>& copies, const BodyTap* body) {
   for (MirrorCopy& c : copies) {
+    if (!c.body) body = nullptr;  // mirror-request-body: off
     if ((body && body->overflow) || g_mirrors_in_flight >= kMaxMirrorsInFlight) {
       worker_.counters().mirrors_skipped.fetch_add(1, std::memory_order_relaxed);
       continue;

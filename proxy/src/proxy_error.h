@@ -8,10 +8,12 @@ namespace gantry::proxy {
 
 enum class ProxyError {
   BadRequest,          // 400 malformed request
+  Forbidden,           // 403 the client's address is outside the route's source ranges
   NoRoute,             // 404 no listener, host or path matched
   Misdirected,         // 421 over TLS, the Host belongs to another listener than the SNI
   RequestTimeout,      // 408 request header not complete in time
   HeadersTooLarge,     // 431
+  PayloadTooLarge,     // 413 the request body is over the route's limit
   InvalidBackend,      // 500 the route's backendRef is invalid, or every weight is zero
   UpstreamBroken,      // 502 refused, reset or malformed upstream response
   NoEndpoint,          // 503 the backend has no ready endpoint

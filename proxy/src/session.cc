@@ -27,7 +27,17 @@ Session::Session(Worker& worker, tcp::socket socket, std::string listener)
     : worker_(worker), stream_(std::move(socket)), listener_(std::move(listener)) {
   error_code ec;
   auto remote = stream_.socket().remote_endpoint(ec);
-  if (!ec) client_ip_ = remote.address().to_string();
+  if (!ec) {
+    client_ip_ = remote.address().to_string();
+    if (remote.address().is_v4()) {
+      auto b = remote.address().to_v4().to_bytes();
+      std::copy(b.begin(), b.end(), client_addr_.begin());
+      client_addr_len_ = 4;
+    } else {
+      client_addr_ = remote.address().to_v6().to_bytes();
+      client_addr_len_ = 16;
+    }
+  }
   worker_.add_session(this);
   worker_.counters().connections.fetch_add(1, std::memory_order_relaxed);
 }
@@ -173,6 +183,11 @@ awaitable<bool> Session::serve_one() {
   int pick = routing::pick_weighted(route->backends, route->total_weight, worker_.random());
   const routing::WeightedCluster* backend = pick < 0 ? nullptr : &route->backends[pick];
   const routing::Filters* backend_filters = backend && backend->filters ? backend->filters.get() : nullptr;
+  uint32_t cluster_index = backend ? backend->cluster : routing::kInvalidCluster;
+  if (route->canary && routing::canary_chosen(*route->canary, view, worker_.random())) {
+    cluster_index = route->canary->cluster;
+    backend_filters = nullptr;
+  }
 
   // A CORS preflight and a redirect are answered here, whatever the backends.
   if (route->filters.cors && is_cors_preflight(parser_->get())) {
@@ -188,13 +203,24 @@ awaitable<bool> Session::serve_one() {
     co_return co_await send_redirect(*route->filters.redirect, *route, scope->port, host);
   if (backend_filters && backend_filters->redirect)
     co_return co_await send_redirect(*backend_filters->redirect, *route, scope->port, host);
+  if (auto refused = refused_by(*route)) co_return co_await send_error(*refused, {});
 
-  if (!backend || backend->cluster == routing::kInvalidCluster)
-    co_return co_await send_error(ProxyError::InvalidBackend, {});
-  const routing::Cluster& cluster = snap->clusters[backend->cluster];
+  if (cluster_index == routing::kInvalidCluster) co_return co_await send_error(ProxyError::InvalidBackend, {});
+  const routing::Cluster& cluster = snap->clusters[cluster_index];
   if (cluster.endpoints.empty()) co_return co_await send_error(ProxyError::NoEndpoint, cluster.name);
-  const routing::Endpoint& endpoint = cluster.endpoints[worker_.next_endpoint(backend->cluster) % cluster.endpoints.size()];
+  const routing::Endpoint& endpoint = cluster.endpoints[worker_.next_endpoint(cluster_index) % cluster.endpoints.size()];
   co_return co_await forward(endpoint, Plan{route, backend_filters});
+}
+
+std::optional<ProxyError> Session::refused_by(const routing::Route& route) {
+  if (!routing::source_allowed(route.source_ranges, client_addr_.data(), client_addr_len_)) return ProxyError::Forbidden;
+  if (route.body_limit && !parser_->is_done()) {
+    // A declared length over the limit is refused before a byte of it is read; a chunked
+    // body is cut off by the parser when it passes the limit (forward answers 413).
+    if (auto n = parser_->content_length(); n && *n > route.body_limit) return ProxyError::PayloadTooLarge;
+    parser_->body_limit(route.body_limit);
+  }
+  return std::nullopt;
 }
 
 awaitable<bool> Session::send_redirect(const routing::Redirect& redirect, const routing::Route& route,

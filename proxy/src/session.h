@@ -2,6 +2,7 @@
 // forward it (or answer an error), write the response, repeat while keep-alive holds.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,8 @@ class Session : public std::enable_shared_from_this<Session> {
     const routing::Route* route = nullptr;
     const routing::Filters* backend_filters = nullptr;
   };
+  // Source ranges, the body limit: what a route refuses before anything goes upstream.
+  std::optional<ProxyError> refused_by(const routing::Route& route);
   awaitable<bool> forward(const routing::Endpoint& endpoint, const Plan& plan);
   awaitable<bool> send_redirect(const routing::Redirect& redirect, const routing::Route& route, uint16_t listener_port,
                                 std::string_view host);
@@ -39,9 +42,11 @@ class Session : public std::enable_shared_from_this<Session> {
   struct MirrorCopy {
     routing::Endpoint endpoint;
     std::shared_ptr<http::request<http::string_body>> request;
+    bool body = true;
   };
+  // `original_target`: the request target before any rewrite ($request_uri).
   void collect_mirrors(const routing::Snapshot& snapshot, const std::vector<routing::Mirror>& mirrors,
-                       std::vector<MirrorCopy>& out);
+                       std::string_view original_target, std::vector<MirrorCopy>& out);
   // Sends the copies, with `body` when the request had one; empties `copies`.
   void launch_mirrors(std::vector<MirrorCopy>& copies, const BodyTap* body);
   awaitable<bool> send_error(ProxyError error, std::string_view detail);
@@ -58,6 +63,8 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::string listener_;
   std::string client_ip_;
+  std::array<uint8_t, 16> client_addr_{};  // network order; 4 or 16 bytes used
+  uint8_t client_addr_len_ = 0;
   std::string sni_;  // TLS server name the client sent, lowercased
   std::optional<RequestParser> parser_;
   std::unique_ptr<char[]> relay_;

@@ -29,6 +29,7 @@ class TlsContexts {
     const routing::Listener* listener = nullptr;
     std::vector<tls::ServerContextPtr> scopes;  // index-aligned with listener->scopes
     tls::ServerContextPtr fallback;             // for clients without (matching) SNI
+    std::vector<tls::ServerContextPtr> sni;     // Ingress: index-aligned with listener->sni_certificates
   };
 
  private:

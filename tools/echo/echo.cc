@@ -214,6 +214,8 @@ asio::awaitable<void> serve(tcp::socket socket) {
     bool keep_alive = req.keep_alive();
     std::cout << "Echoing back request made to " << target << " to client (" << remote << ")" << std::endl;
     if (body_bytes) std::cout << "Request body for " << target << ": " << body_bytes << " bytes, sum " << body_sum << std::endl;
+    if (auto h = req.find(http::field::host); h != req.end())
+      std::cout << "Request host for " << target << ": " << h->value() << std::endl;
 
     if (std::string d = query_param(target, "delay"); !d.empty()) {
       asio::steady_timer t(socket.get_executor(), parse_duration(d));

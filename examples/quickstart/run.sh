@@ -30,7 +30,8 @@ for backend in app users orders shop-stable shop-canary; do
   pids+=($!)
   port=$((port + 1))
 done
-"$bin/cmd/gantry" serve --manifests "$here" "$secrets" --port-map 80:18080,443:18443 --admin 127.0.0.1:9901 &
+"$bin/cmd/gantry" serve --manifests "$here" "$secrets" --port-map 80:18080,443:18443 --admin 127.0.0.1:9901 \
+  --ingress-http 127.0.0.1:18081 --ingress-https 127.0.0.1:18444 &
 pids+=($!)
 
 for _ in $(seq 100); do curl -sf http://127.0.0.1:9901/readyz >/dev/null && break; sleep 0.1; done
@@ -38,7 +39,8 @@ curl -sf http://127.0.0.1:9901/readyz >/dev/null || { echo "gantry did not becom
 
 (cat <<'MSG'
 
-Gantry is serving examples/quickstart on 127.0.0.1:18080, HTTPS on 18443 (admin on 127.0.0.1:9901).
+Gantry is serving examples/quickstart on 127.0.0.1:18080, HTTPS on 18443, its Ingress on
+127.0.0.1:18081 (admin on 127.0.0.1:9901).
 Try, in another terminal:
 
   # host routing: app.example.com -> app
@@ -48,6 +50,9 @@ Try, in another terminal:
   curl -s -H 'Host: api.example.com' http://127.0.0.1:18080/orders/7
   # the 70/30 canary split on shop.example.com, counted over 100 requests
   for i in $(seq 100); do curl -s -H 'Host: shop.example.com' http://127.0.0.1:18080/ | grep -o '"pod":"shop-[a-z]*'; done | sort | uniq -c
+  # an Ingress (ingress-nginx style) with a canary by header, on the ingress listener
+  curl -s -H 'Host: legacy.example.com' http://127.0.0.1:18081/ | grep -o '"pod":"shop-[a-z]*'
+  curl -s -H 'Host: legacy.example.com' -H 'X-Canary: always' http://127.0.0.1:18081/ | grep -o '"pod":"shop-[a-z]*'
   # no route: a readable 404
   curl -si -H 'Host: nobody.example.com' http://127.0.0.1:18080/
   # HTTPS on app.example.com, the certificate checked against the one run.sh made

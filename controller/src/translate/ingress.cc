@@ -89,7 +89,7 @@ std::string path_key(const std::string& host, const std::string& path, const std
 
 std::string ingress_key(const Ingress& ing) { return ing.meta.ns + "/" + ing.meta.name; }
 
-routing::Canary make_canary(const OurIngress& o, uint32_t cluster) {
+routing::Canary make_canary(OurIngress& o, uint32_t cluster) {
   const IngressAnnotations& a = o.annotations;
   routing::Canary c;
   c.cluster = cluster;
@@ -100,8 +100,14 @@ routing::Canary make_canary(const OurIngress& o, uint32_t cluster) {
     re2::RE2::Options opts;
     opts.set_log_errors(false);
     auto re = std::make_shared<const re2::RE2>(a.canary_header_pattern, opts);
-    if (re->ok()) c.header_pattern = re;
-    else c.pattern_invalid = true;
+    if (re->ok()) {
+      c.header_pattern = re;
+    } else if (!c.pattern_invalid) {
+      c.pattern_invalid = true;
+      o.warn("AnnotationInvalidValue", std::string(kNginxPrefix) + "canary-by-header-pattern: '" +
+                                           a.canary_header_pattern + "' is not a valid RE2 expression (" + re->error() +
+                                           "): the header never selects the canary");
+    }
   }
   c.cookie = a.canary_cookie;
   c.weight = a.canary_weight;
@@ -256,17 +262,20 @@ void translate_ingresses(Context& ctx, json::array& out) {
 
   // from-to-www-redirect: the other name of a host redirects to it, unless it is a host
   // of its own.
-  std::map<std::string, std::string> www;
+  std::map<std::string, std::pair<std::string, const OurIngress*>> www;
   for (const OurIngress& o : ours) {
     if (o.annotations.canary || !o.annotations.from_to_www) continue;
     for (const IngressRule& rule : o.ingress->rules) {
       std::string host = lower(rule.host);
       if (host.empty() || host.starts_with("*.")) continue;
       std::string other = host.starts_with("www.") ? host.substr(4) : "www." + host;
-      if (!hosts.count(other)) www.emplace(other, host);
+      if (!hosts.count(other)) www.emplace(other, std::make_pair(host, &o));
     }
   }
-  for (auto& [other, to] : www) hosts[other].redirect_to = to;
+  for (auto& [other, to] : www) {
+    hosts[other].redirect_to = to.first;
+    hosts[other].redirect_owner = to.second;
+  }
 
   // Host-wide regex mode: ingress-nginx makes every path of such a host a regex.
   for (auto& [name, h] : hosts) {

@@ -40,6 +40,7 @@ struct IngressHost {
   const OurIngress* regex_cause = nullptr;  // use-regex or rewrite-target on this host
   bool tls = false;                         // named in some Ingress's spec.tls
   std::optional<std::string> redirect_to;   // from-to-www-redirect: only a redirect to this host
+  const OurIngress* redirect_owner = nullptr;  // the Ingress that asked for it
 };
 
 // Ingress TLS -> the certificates of the ingress HTTPS listener, chosen by SNI; hosts whose

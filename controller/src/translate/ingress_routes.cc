@@ -21,7 +21,7 @@ std::optional<MirrorUrl> parse_mirror_url(std::string_view url) {
   m.scheme = lower(std::string(url.substr(0, sep)));
   if (m.scheme != "http" && m.scheme != "https") return std::nullopt;
   url.remove_prefix(sep + 3);
-  size_t slash = url.find('/');
+  size_t slash = url.find_first_of("/$?");  // "http://svc.ns.svc$request_uri" has no '/'
   std::string_view authority = url.substr(0, slash);
   if (slash != std::string_view::npos) m.path = std::string(url.substr(slash));
   m.port = m.scheme == "https" ? 443 : 80;
@@ -104,8 +104,9 @@ void emit_ingress_routes(Context& ctx, const std::map<std::string, IngressHost>&
       redirect.url = "$scheme://" + *h.redirect_to + "$request_uri";
       redirect.status = 308;
       r.filters.redirect = std::move(redirect);
-      r.source = {"Ingress", "", "from-to-www-redirect", -1, 0};
-      r.precedence = routing::make_precedence_key(r.match, "", host, -1, 0);
+      const Ingress& by = *h.redirect_owner->ingress;
+      r.source = {"Ingress", by.meta.ns, by.meta.name, -1, 0};
+      r.precedence = routing::make_precedence_key(r.match, by.meta.creation_timestamp, key_of(by.meta), -1, 0);
       vhost.routes.push_back(std::move(r));
     }
     std::set<const OurIngress*> app_roots;

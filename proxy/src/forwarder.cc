@@ -6,6 +6,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/string.hpp>
+#include <cstring>
 
 #include "cors.h"
 #include "header_rewrite.h"
@@ -17,23 +18,35 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-awaitable<error_code> connect(UpstreamConnection& c, const routing::Endpoint& ep, std::chrono::milliseconds timeout) {
+// `tls`: the worker's client context when the route speaks TLS to its endpoints, with
+// `sni` the server name to send; the handshake shares the connect timeout.
+awaitable<error_code> connect(UpstreamConnection& c, const routing::Endpoint& ep, std::chrono::milliseconds timeout,
+                              SSL_CTX* tls, std::string_view sni) {
   error_code ec;
   auto address = asio::ip::make_address(ep.host, ec);
   c.stream.expires_after(timeout);
   if (!ec) {
-    auto [cec] = co_await c.stream.async_connect(tcp::endpoint(address, ep.port), use_nothrow);
+    auto [cec] = co_await c.stream.tcp_layer().async_connect(tcp::endpoint(address, ep.port), use_nothrow);
     ec = cec;
   } else {
     // ExternalName Services name a host; resolve it on this worker, never blocking.
     tcp::resolver resolver(c.stream.get_executor());
     auto [rec, results] = co_await resolver.async_resolve(ep.host, std::to_string(ep.port), use_nothrow);
     if (rec) co_return rec;
-    auto [cec, connected] = co_await c.stream.async_connect(results, use_nothrow);
+    auto [cec, connected] = co_await c.stream.tcp_layer().async_connect(results, use_nothrow);
     ec = cec;
   }
   if (!ec) c.stream.socket().set_option(tcp::no_delay(true), ec);
-  co_return ec;
+  if (ec || !tls) co_return ec;
+  SSL* ssl = SSL_new(tls);
+  if (!ssl) co_return asio::error::no_memory;
+  const std::string name(sni);
+  asio::ip::make_address(name, ec);
+  if (ec && !name.empty()) SSL_set_tlsext_host_name(ssl, name.c_str());  // SNI never carries an address
+  ec = {};
+  c.stream.start_tls(ssl);
+  auto [hec] = co_await c.stream.tls().async_handshake(asio::ssl::stream_base::client, use_nothrow);
+  co_return hec;
 }
 
 bool is_connection_loss(const error_code& ec) {
@@ -135,8 +148,19 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     return std::max(std::chrono::milliseconds(1), std::min(t, left));
   };
 
-  char key_buf[300];
+  // TLS upstream (backend-protocol HTTPS): the SNI is the Host going upstream, and pooled
+  // connections are told apart by it.
+  char sni_buf[256];
+  std::string_view sni;
+  if (route.upstream_tls)
+    if (auto h = req.find(http::field::host); h != req.end()) sni = routing::normalize_host(h->value(), sni_buf, sizeof sni_buf);
+  char key_buf[600];
   std::string_view key = endpoint_key(endpoint, key_buf, sizeof key_buf);
+  if (route.upstream_tls && key.size() + 5 + sni.size() < sizeof key_buf) {
+    std::memcpy(key_buf + key.size(), "|tls|", 5);
+    std::memcpy(key_buf + key.size() + 5, sni.data(), sni.size());
+    key = std::string_view(key_buf, key.size() + 5 + sni.size());
+  }
   UpstreamPtr conn;
   std::optional<ResponseParser> rp;
   uint32_t retries_left = has_body ? 0 : route.retry.attempts;
@@ -180,7 +204,8 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     } else {
       conn = std::make_unique<UpstreamConnection>(worker_.ioc());
       worker_.counters().upstream_connects.fetch_add(1, std::memory_order_relaxed);
-      error_code ec = co_await connect(*conn, endpoint, bounded(connect_timeout));
+      error_code ec = co_await connect(*conn, endpoint, bounded(connect_timeout),
+                                       route.upstream_tls ? worker_.upstream_tls() : nullptr, sni);
       if (ec) {
         if (co_await may_retry(false)) continue;
         if (timed_out) co_return co_await send_error(ProxyError::UpstreamTimeout, "timeouts.request ran out");

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "asio.h"
-#include "client_stream.h"
+#include "maybe_tls_stream.h"
 #include "proxy_error.h"
 #include "relay.h"
 #include "worker.h"
@@ -59,7 +59,7 @@ class Session : public std::enable_shared_from_this<Session> {
   char* relay();
 
   Worker& worker_;
-  ClientStream stream_;
+  MaybeTlsStream stream_;
   beast::flat_buffer buffer_;
   std::string listener_;
   std::string client_ip_;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "asio.h"
+#include "maybe_tls_stream.h"
 #include "gantry/routing/host_index.h"
 #include "gantry/routing/snapshot.h"
 
@@ -19,7 +20,7 @@ struct UpstreamConnection {
   // Reads take what the buffer has room for: room for a full relay chunk keeps large
   // bodies moving in few syscalls.
   explicit UpstreamConnection(asio::io_context& ioc) : stream(ioc) { buffer.reserve(16 * 1024); }
-  beast::tcp_stream stream;
+  MaybeTlsStream stream;  // TLS for backend-protocol HTTPS routes
   beast::flat_buffer buffer;
   std::chrono::steady_clock::time_point idle_since;
 };

@@ -12,7 +12,9 @@ Worker::Worker(int index, const ProxyOptions& options)
     : index_(index),
       options_(options),
       rng_(0x5DEECE66Dull * static_cast<uint64_t>(index + 1)),
-      upstreams_(options.max_idle_per_endpoint, options.upstream_idle_timeout) {}
+      upstreams_(options.max_idle_per_endpoint, options.upstream_idle_timeout) {
+  if (auto ctx = tls::make_client_context()) upstream_tls_ = *ctx;
+}
 
 Worker::~Worker() { join(); }
 

@@ -17,6 +17,7 @@
 #include "gantry/proxy/worker_pool.h"
 #include "gantry/routing/snapshot.h"
 #include "gantry/routing/weighted_pick.h"
+#include "gantry/tls/client_context.h"
 #include "tls_contexts.h"
 #include "upstream_pool.h"
 
@@ -67,6 +68,7 @@ class Worker {
   uint64_t random() { return rng_.next(); }
   uint32_t next_endpoint(uint32_t cluster) { return cluster < rr_.size() ? rr_[cluster]++ : 0; }
   UpstreamPool& upstreams() { return upstreams_; }
+  SSL_CTX* upstream_tls() const { return upstream_tls_.get(); }  // null if it could not be made
   bool draining() const { return draining_; }
   void add_session(Session* s) { sessions_.insert(s); }
   void remove_session(Session* s) { sessions_.erase(s); }
@@ -92,6 +94,7 @@ class Worker {
   routing::FastRandom rng_;
   std::map<std::string, std::shared_ptr<tcp::acceptor>> acceptors_;
   UpstreamPool upstreams_;
+  tls::ClientContextPtr upstream_tls_;
   std::unordered_set<Session*> sessions_;
   std::vector<std::unique_ptr<char[]>> relay_free_;
   bool draining_ = false;

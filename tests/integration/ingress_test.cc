@@ -51,6 +51,21 @@ class IngressTest : public ::testing::Test {
     m += service_manifest("canary", {echoes_[1]->port});
     m += service_manifest("copy", {echoes_[2]->port});
     m += service_manifest("other", {echoes_[3]->port});
+    // An HTTPS backend: gantry-echo with a certificate of its own (backend-protocol HTTPS).
+    auto be = make_self_signed("/CN=backend", {"backend.internal"});
+    ASSERT_TRUE(be);
+    write_file(dir_->path() / "be.crt", be->crt_pem);
+    write_file(dir_->path() / "be.key", be->key_pem);
+    uint16_t be_port = free_port();
+    tls_echo_ = new Process({ECHO_BIN, "--port", std::to_string(be_port), "--pod", "secure-be-1-a", "--tls-cert",
+                             (dir_->path() / "be.crt").string(), "--tls-key", (dir_->path() / "be.key").string()},
+                            dir_->path() / "echo-secure-be.log");
+    ASSERT_TRUE(wait_for_port(be_port, 5s));
+    m += service_manifest("securebe", {be_port});
+    m += ingress("to-tls", "nginx.ingress.kubernetes.io/backend-protocol: HTTPS",
+                 "  rules:\n" + rule("tlsbe.example.com", {"Prefix / securebe"}) + rule("tlsplain.example.com", {"Prefix / web"}));
+    m += ingress("to-tls-vhost", "nginx.ingress.kubernetes.io/backend-protocol: https, nginx.ingress.kubernetes.io/upstream-vhost: backend.internal",
+                 "  rules:\n" + rule("tlsvhost.example.com", {"Prefix / securebe"}));
     m += ingress("paths", "", "  rules:\n" +
                  rule("paths.example.com", {"Prefix /foo other", "Exact /exact other", "Prefix /app/ other"}) +
                  rule("*.wild.example.com", {"Prefix / other"}) + rule("", {"Prefix /anyhost other"}));
@@ -108,6 +123,7 @@ class IngressTest : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     delete gantry_;
+    delete tls_echo_;
     for (auto* e : echoes_) delete e;
     echoes_.clear();
     delete dir_;
@@ -151,8 +167,10 @@ class IngressTest : public ::testing::Test {
   static TempDir* dir_;
   static std::vector<Echo*> echoes_;
   static Gantry* gantry_;
+  static Process* tls_echo_;
   static uint16_t http_, https_;
 };
+Process* IngressTest::tls_echo_;
 TempDir* IngressTest::dir_;
 std::vector<Echo*> IngressTest::echoes_;
 Gantry* IngressTest::gantry_;
@@ -265,6 +283,24 @@ TEST_F(IngressTest, BodyLimitAndReadTimeout) {
   auto took = std::chrono::steady_clock::now() - t0;
   EXPECT_GT(took, 900ms);
   EXPECT_LT(took, 2500ms);
+}
+
+TEST_F(IngressTest, BackendProtocolHttpsSpeaksTlsWithTheHostAsSni) {
+  auto o = echo("tlsbe.example.com", "/over-tls");
+  EXPECT_EQ(pod(o), "secure-be-1-a");
+  ASSERT_TRUE(o.contains("tlsServerName"));
+  EXPECT_EQ(std::string(o.at("tlsServerName").get_string()), "tlsbe.example.com");
+  o = echo("tlsvhost.example.com", "/vhost");
+  EXPECT_EQ(std::string(o.at("tlsServerName").get_string()), "backend.internal");  // upstream-vhost is the SNI too
+  EXPECT_EQ(std::string(o.at("host").get_string()), "backend.internal");
+  // Pooled: a second request reuses the TLS connection.
+  auto r = run("curl -s -H 'Host: tlsbe.example.com' http://127.0.0.1:" + std::to_string(http_) + "/a http://127.0.0.1:" +
+               std::to_string(http_) + "/b");
+  auto first = r.out.find("\"connection\":"), second = r.out.rfind("\"connection\":");
+  ASSERT_NE(first, second) << r.out;
+  EXPECT_EQ(r.out.substr(first, r.out.find(',', first) - first), r.out.substr(second, r.out.find(',', second) - second));
+  // A plain-HTTP endpoint behind backend-protocol HTTPS fails the handshake: 502, no hang.
+  EXPECT_EQ(curl_status(http_, "tlsplain.example.com", "/", "--max-time 5"), 502);
 }
 
 TEST_F(IngressTest, SourceRangesAndRefusedSnippets) {

@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -38,9 +39,11 @@ struct Config {
   std::string ns;
   std::string pod;
   int threads = 1;
+  std::string tls_cert, tls_key;  // both set: serve HTTPS (the backend-protocol HTTPS tests)
 };
 Config g_config;
 std::atomic<uint64_t> g_connections{0};
+std::unique_ptr<asio::ssl::context> g_tls;
 std::mutex g_retry_mutex;
 std::map<std::string, int> g_retry_counts;  // uuid -> requests seen (retry tests)
 
@@ -144,7 +147,8 @@ void reset(tcp::socket& socket) {
   socket.close(ec);
 }
 
-asio::awaitable<void> stream_bytes(tcp::socket& socket, uint64_t size, bool chunked, bool keep_alive, unsigned version) {
+template <class Stream>
+asio::awaitable<void> stream_bytes(Stream& socket, uint64_t size, bool chunked, bool keep_alive, unsigned version) {
   http::response<http::buffer_body> res{http::status::ok, version};
   res.set(http::field::content_type, "application/octet-stream");
   if (chunked) res.chunked(true);
@@ -175,11 +179,14 @@ asio::awaitable<void> stream_bytes(tcp::socket& socket, uint64_t size, bool chun
   }
 }
 
-asio::awaitable<void> serve(tcp::socket socket) {
+// One connection's requests, over plain TCP or TLS (`tls_name`: the SNI the client sent).
+template <class Stream>
+asio::awaitable<void> serve_stream(Stream& socket, bool tls, std::string tls_name) {
   const uint64_t connection = ++g_connections;
   boost::system::error_code ec;
-  std::string remote = socket.remote_endpoint(ec).address().to_string() + ":" +
-                       std::to_string(ec ? 0 : socket.remote_endpoint(ec).port());
+  tcp::socket& raw = beast::get_lowest_layer(socket);
+  std::string remote = raw.remote_endpoint(ec).address().to_string() + ":" +
+                       std::to_string(ec ? 0 : raw.remote_endpoint(ec).port());
   beast::flat_buffer buffer;
   std::vector<char> sink(64 * 1024);
   for (;;) {
@@ -188,7 +195,7 @@ asio::awaitable<void> serve(tcp::socket socket) {
     auto [rec, rn] = co_await http::async_read_header(socket, buffer, parser, nothrow);
     if (rec) co_return;
     auto& req = parser.get();
-    if (beast::websocket::is_upgrade(req)) {
+    if constexpr (std::is_same_v<Stream, tcp::socket>) if (beast::websocket::is_upgrade(req)) {
       http::request<http::empty_body> upgrade_req;
       upgrade_req.method(req.method());
       upgrade_req.target(req.target());
@@ -247,7 +254,7 @@ asio::awaitable<void> serve(tcp::socket socket) {
         }
         std::string code = query_param(target, "responseCode");
         if (code.empty()) {
-          reset(socket);
+          reset(raw);
           co_return;
         }
         res.result(static_cast<unsigned>(std::atoi(code.c_str())));
@@ -279,6 +286,7 @@ asio::awaitable<void> serve(tcp::socket socket) {
                         {"connection", connection},
                         {"bodyBytes", body_bytes},
                         {"bodySum", body_sum}};
+      if (tls) body["tlsServerName"] = tls_name;
       res.set(http::field::content_type, "application/json");
       res.body() = json::serialize(body);
     }
@@ -287,10 +295,19 @@ asio::awaitable<void> serve(tcp::socket socket) {
     res.prepare_payload();
     auto [wec, wn] = co_await http::async_write(socket, res, nothrow);
     if (wec || !keep_alive) {
-      socket.shutdown(tcp::socket::shutdown_send, ec);
+      raw.shutdown(tcp::socket::shutdown_send, ec);
       co_return;
     }
   }
+}
+
+asio::awaitable<void> serve(tcp::socket socket) {
+  if (!g_tls) co_return co_await serve_stream(socket, false, "");
+  asio::ssl::stream<tcp::socket> tls(std::move(socket), *g_tls);
+  auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::server, nothrow);
+  if (ec) co_return;
+  const char* sni = SSL_get_servername(tls.native_handle(), TLSEXT_NAMETYPE_host_name);
+  co_await serve_stream(tls, true, sni ? sni : "");
 }
 
 asio::awaitable<void> accept(tcp::acceptor& acceptor) {
@@ -307,7 +324,8 @@ asio::awaitable<void> accept(tcp::acceptor& acceptor) {
 
 void usage() {
   std::cout << "usage: gantry-echo [--address ADDR] [--port N] [--namespace NS] [--pod NAME] [--threads N]\n"
-               "  defaults: 127.0.0.1, $HTTP_PORT or 3000, $NAMESPACE, $POD_NAME, 1\n";
+               "                   [--tls-cert FILE --tls-key FILE]\n"
+               "  defaults: 127.0.0.1, $HTTP_PORT or 3000, $NAMESPACE, $POD_NAME, 1; plain HTTP\n";
 }
 
 }  // namespace
@@ -330,12 +348,19 @@ int main(int argc, char** argv) {
     else if (a == "--namespace") g_config.ns = next();
     else if (a == "--pod") g_config.pod = next();
     else if (a == "--threads") g_config.threads = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--tls-cert") g_config.tls_cert = next();
+    else if (a == "--tls-key") g_config.tls_key = next();
     else if (a == "--help" || a == "-h") { usage(); return 0; }
     else { std::cerr << "gantry-echo: unknown argument " << a << "\n"; usage(); return 2; }
   }
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   try {
+    if (!g_config.tls_cert.empty() || !g_config.tls_key.empty()) {
+      g_tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+      g_tls->use_certificate_chain_file(g_config.tls_cert);
+      g_tls->use_private_key_file(g_config.tls_key, asio::ssl::context::pem);
+    }
     auto address = asio::ip::make_address(g_config.address);
     for (int t = 0; t < g_config.threads; ++t) {
       contexts.push_back(std::make_unique<asio::io_context>(1));

@@ -168,8 +168,7 @@ IngressAnnotations parse_ingress_annotations(const std::map<std::string, std::st
   if (const std::string* v = get("backend-protocol")) {
     std::string p = *v;
     std::transform(p.begin(), p.end(), p.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    if (p == "HTTPS")
-      notes.push_back({"backend-protocol", "NotSupported", "HTTPS to the endpoints is not built yet; plain HTTP is used"});
+    if (p == "HTTPS") a.backend_https = true;
     else if (p != "HTTP")
       notes.push_back({"backend-protocol", "NotSupported", "'" + *v + "' is not supported yet (HTTP and HTTPS are); HTTP is used"});
   }

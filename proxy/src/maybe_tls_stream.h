@@ -1,6 +1,7 @@
-// ClientStream: the downstream connection, plain TCP or TLS over it. Beast's algorithms
-// see one AsyncStream; each read and write goes to the layer the listener asked for, so
-// the session's read-handle-write loop is the same code for HTTP and HTTPS listeners.
+// MaybeTlsStream: one connection, plain TCP or TLS over it: a downstream session's (the
+// listener says which) and an upstream connection's (the route says which). Beast's
+// algorithms see one AsyncStream, so the read-handle-write loop and the forwarder are the
+// same code for both.
 #pragma once
 
 #include <boost/asio/ssl/stream.hpp>
@@ -12,20 +13,23 @@
 
 namespace gantry::proxy {
 
-class ClientStream {
+class MaybeTlsStream {
  public:
   // flat_stream: Beast's serializers hand over many small buffers; it coalesces them so
   // one write becomes one TLS record instead of one per buffer.
   using TlsLayer = beast::flat_stream<asio::ssl::stream<beast::tcp_stream&>>;
   using executor_type = beast::tcp_stream::executor_type;
 
-  explicit ClientStream(tcp::socket socket) : tcp_(std::move(socket)) {}
+  explicit MaybeTlsStream(tcp::socket socket) : tcp_(std::move(socket)) {}
+  explicit MaybeTlsStream(asio::io_context& ioc) : tcp_(ioc) {}
 
   executor_type get_executor() noexcept { return tcp_.get_executor(); }
   tcp::socket& socket() { return tcp_.socket(); }
+  beast::tcp_stream& tcp_layer() { return tcp_; }
   bool is_tls() const { return tls_ != nullptr; }
-  // Takes ownership of `ssl` (made from the listener's context); reads and writes go
-  // through TLS from now on. The handshake is the caller's next step.
+  // Takes ownership of `ssl` (a listener's server context, or the worker's client context
+  // upstream); reads and writes go through TLS from now on. The handshake is the caller's
+  // next step.
   void start_tls(SSL* ssl) { tls_ = std::make_unique<TlsLayer>(tcp_, ssl); }
   asio::ssl::stream<beast::tcp_stream&>& tls() { return tls_->next_layer(); }
   // The server name the client asked for (SNI), after the handshake; empty without one.

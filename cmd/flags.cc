@@ -45,7 +45,8 @@ Serves the Gateway API objects and Ingresses in the manifest files under PATH (e
   --mirror-body-limit BYTES    RequestMirror copies bodies up to this size; larger requests
                                are not mirrored (default 1048576)
 
-usage: gantry translate --manifests PATH... [--controller-name NAME] [--port-map ...] [--address-pool ...]
+usage: gantry translate --manifests PATH... [--controller-name NAME] [--ingress-class NAME] [--ingress-http ...]
+                        [--ingress-https ...] [--port-map ...] [--address-pool ...]
   prints the routing snapshot and every object's status as YAML, then exits
 )";
 }

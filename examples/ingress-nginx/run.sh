@@ -1,40 +1,17 @@
 #!/usr/bin/env bash
 # Builds Gantry, starts three gantry-echo backends and gantry serving these Ingresses on
 # 127.0.0.1:18090 (HTTPS 18453), prints the curl lines, and runs until Ctrl-C.
-set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-"$root/scripts/deps.sh"
-"$root/scripts/build.sh" gantry gantry-echo
-bin="$root/build"
+source "$here/../lib.sh"
 
-pids=()
-secrets="$(mktemp -d)"
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$secrets"; }
-trap cleanup EXIT INT TERM
-
-# store.example.com's certificate, self-signed, as the Secret store-tls (outside this folder).
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj /CN=store.example.com \
-  -addext subjectAltName=DNS:store.example.com -keyout "$secrets/store.key" -out "$secrets/store.crt" 2>/dev/null
-{
-  printf 'apiVersion: v1\nkind: Secret\nmetadata: {name: store-tls, namespace: shop}\n'
-  printf 'type: kubernetes.io/tls\ndata:\n'
-  printf '  tls.crt: %s\n' "$(base64 -w0 "$secrets/store.crt")"
-  printf '  tls.key: %s\n' "$(base64 -w0 "$secrets/store.key")"
-} > "$secrets/store-tls.yaml"
-
-port=3201
-for backend in store store-next api; do
-  "$bin/tools/echo/gantry-echo" --port "$port" --namespace shop --pod "$backend-5c8d7f9b6-q7w2x" >/dev/null 2>&1 &
-  pids+=($!)
-  port=$((port + 1))
-done
+tls_secret store-tls shop store.example.com   # store.example.com's certificate
+mv "$secrets/store-tls.crt" "$secrets/store.crt"
+echoes 3201 shop store store-next api
 "$bin/cmd/gantry" serve --manifests "$here" "$secrets" --admin 127.0.0.1:9902 \
   --ingress-http 127.0.0.1:18090 --ingress-https 127.0.0.1:18453 &
 pids+=($!)
 
-for _ in $(seq 100); do curl -sf http://127.0.0.1:9902/readyz >/dev/null && break; sleep 0.1; done
-curl -sf http://127.0.0.1:9902/readyz >/dev/null || { echo "gantry did not become ready" >&2; exit 1; }
+wait_ready 9902
 
 (cat <<'MSG'
 

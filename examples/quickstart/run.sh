@@ -1,41 +1,18 @@
 #!/usr/bin/env bash
 # Builds Gantry, starts five gantry-echo backends and gantry serving this folder, prints
 # the curl lines that show it working, and runs until Ctrl-C.
-set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-"$root/scripts/deps.sh"
-"$root/scripts/build.sh" gantry gantry-echo
-bin="$root/build"
+source "$here/../lib.sh"
 
-pids=()
-secrets="$(mktemp -d)"
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$secrets"; }
-trap cleanup EXIT INT TERM
-
-# The HTTPS listener's certificate: self-signed for app.example.com, as a kubernetes.io/tls
-# Secret in a directory of its own (a key does not belong in the example's folder).
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj /CN=app.example.com \
-  -addext subjectAltName=DNS:app.example.com -keyout "$secrets/app.key" -out "$secrets/app.crt" 2>/dev/null
-{
-  printf 'apiVersion: v1\nkind: Secret\nmetadata: {name: app-example-tls, namespace: default}\n'
-  printf 'type: kubernetes.io/tls\ndata:\n'
-  printf '  tls.crt: %s\n' "$(base64 -w0 "$secrets/app.crt")"
-  printf '  tls.key: %s\n' "$(base64 -w0 "$secrets/app.key")"
-} > "$secrets/app-example-tls.yaml"
-
-port=3101
-for backend in app users orders shop-stable shop-canary; do
-  "$bin/tools/echo/gantry-echo" --port "$port" --namespace default --pod "$backend-7d9c6b5f4-x2k8q" >/dev/null 2>&1 &
-  pids+=($!)
-  port=$((port + 1))
-done
+# The HTTPS listener's certificate: self-signed for app.example.com.
+tls_secret app-example-tls default app.example.com
+mv "$secrets/app-example-tls.crt" "$secrets/app.crt"
+echoes 3101 default app users orders shop-stable shop-canary
 "$bin/cmd/gantry" serve --manifests "$here" "$secrets" --port-map 80:18080,443:18443 --admin 127.0.0.1:9901 \
   --ingress-http 127.0.0.1:18081 --ingress-https 127.0.0.1:18444 &
 pids+=($!)
 
-for _ in $(seq 100); do curl -sf http://127.0.0.1:9901/readyz >/dev/null && break; sleep 0.1; done
-curl -sf http://127.0.0.1:9901/readyz >/dev/null || { echo "gantry did not become ready" >&2; exit 1; }
+wait_ready 9901
 
 (cat <<'MSG'
 

@@ -1,5 +1,5 @@
 // Golden translation cases: tests/golden/<case>/in.yaml translated (with the options in
-// <case>/flags, if any) must equal <case>/out.yaml. UPDATE_GOLDEN=1 rewrites out.yaml.
+// <case>/address-pool, port-map, publish-status-address, if any) must equal <case>/out.yaml. UPDATE_GOLDEN=1 rewrites out.yaml.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -37,6 +37,8 @@ TEST_P(GoldenTest, TranslationMatches) {
   TranslateOptions options;
   if (fs::exists(dir / "address-pool")) options.address_pool = *parse_address_pool(read(dir / "address-pool").substr(0, read(dir / "address-pool").find('\n')));
   if (fs::exists(dir / "port-map")) options.port_map = *parse_port_map(read(dir / "port-map").substr(0, read(dir / "port-map").find('\n')));
+  if (fs::exists(dir / "publish-status-address"))
+    options.publish_status_address = read(dir / "publish-status-address").substr(0, read(dir / "publish-status-address").find('\n'));
   FileSource source({(dir / "in.yaml").string()});
   ScanReport report = source.scan();
   ASSERT_TRUE(report.errors.empty()) << report.errors.front();

@@ -9,6 +9,7 @@
 
 #include "../support/self_signed.h"
 #include "harness.h"
+#include "tls_client.h"
 
 namespace gantry::test {
 namespace {
@@ -149,11 +150,7 @@ class IngressTest : public ::testing::Test {
     return run("curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Host: " + host + "' 'http://127.0.0.1:" +
                std::to_string(http_) + path + "'").out;
   }
-  static std::string subject(const std::string& servername) {
-    return run("echo | openssl s_client -connect 127.0.0.1:" + std::to_string(https_) +
-               (servername.empty() ? " -noservername" : " -servername " + servername) +
-               " 2>/dev/null | openssl x509 -noout -subject 2>/dev/null").out;
-  }
+  static std::string subject(const std::string& servername) { return served_subject(https_, servername); }
   static bool logged(size_t echo, const std::string& needle, std::chrono::milliseconds within = 3s) {
     auto until = std::chrono::steady_clock::now() + within;
     std::string log = dir_->path() / ("echo-" + std::string(echo == 2 ? "copy" : "web") + "-1-a.log");

@@ -137,4 +137,11 @@ RawResult tls_exchange(const std::string& address, uint16_t port, const std::str
   return r;
 }
 
+std::string served_subject(uint16_t port, const std::string& servername) {
+  return run("echo | openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
+             (servername.empty() ? " -noservername" : " -servername " + servername) +
+             " 2>/dev/null | openssl x509 -noout -subject 2>/dev/null")
+      .out;
+}
+
 }  // namespace gantry::test

@@ -15,4 +15,8 @@ RawResult tls_exchange(const std::string& address, uint16_t port, const std::str
                        const std::string& trust_pem, const std::string& request, std::chrono::milliseconds timeout,
                        std::string* peer_pem = nullptr);
 
+// The subject of the certificate `openssl s_client` is shown on 127.0.0.1:`port` for
+// `servername` (empty: no SNI), as openssl x509 prints it; "" when no handshake.
+std::string served_subject(uint16_t port, const std::string& servername);
+
 }  // namespace gantry::test

@@ -67,12 +67,7 @@ class TlsTest : public ::testing::Test {
                std::to_string(tls_port_) + path + "'");
   }
   // The subject of the certificate openssl s_client is shown for `servername`.
-  static std::string served_subject(const std::string& servername) {
-    return run("echo | openssl s_client -connect 127.0.0.1:" + std::to_string(tls_port_) +
-               (servername.empty() ? " -noservername" : " -servername " + servername) +
-               " 2>/dev/null | openssl x509 -noout -subject 2>/dev/null")
-        .out;
-  }
+  static std::string served_subject(const std::string& servername) { return test::served_subject(tls_port_, servername); }
 
   static TempDir* dir_;
   static Echo* echo_;

@@ -24,8 +24,8 @@ Try, in another terminal:
   curl -s --cacert SECRETS/store.crt --resolve store.example.com:18453:127.0.0.1 https://store.example.com:18453/cart
   curl -si --cacert SECRETS/store.crt --resolve store.example.com:18453:127.0.0.1 https://store.example.com:18453/ | grep -i '^location'
   # the canary: by header, and 20 % by weight
-  curl -s --cacert SECRETS/store.crt --resolve store.example.com:18453:127.0.0.1 -H 'X-Canary: always' https://store.example.com:18453/ | grep -o '"pod":"store[a-z-]*'
-  for i in $(seq 100); do curl -s --cacert SECRETS/store.crt --resolve store.example.com:18453:127.0.0.1 https://store.example.com:18453/x | grep -o '"pod":"store[a-z-]*'; done | sort | uniq -c
+  curl -s --cacert SECRETS/store.crt --resolve store.example.com:18453:127.0.0.1 -H 'X-Canary: always' https://store.example.com:18453/cart | grep -o '"pod":"[^"]*"'
+  for i in $(seq 100); do curl -s --cacert SECRETS/store.crt --resolve store.example.com:18453:127.0.0.1 https://store.example.com:18453/x | grep -o '"pod":"[^"]*"'; done | sort | uniq -c
   # rewrite-target with captures: /v1/users/7 reaches the backend as /users/7
   curl -s -H 'Host: api.example.com' http://127.0.0.1:18090/v1/users/7 | grep -o '"path":"[^"]*"'
   # permanent-redirect

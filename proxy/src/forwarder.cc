@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "cors.h"
+#include "dial.h"
 #include "header_rewrite.h"
 #include "relay.h"
 #include "session.h"
@@ -22,21 +23,7 @@ using Clock = std::chrono::steady_clock;
 // `sni` the server name to send; the handshake shares the connect timeout.
 awaitable<error_code> connect(UpstreamConnection& c, const routing::Endpoint& ep, std::chrono::milliseconds timeout,
                               SSL_CTX* tls, std::string_view sni) {
-  error_code ec;
-  auto address = asio::ip::make_address(ep.host, ec);
-  c.stream.expires_after(timeout);
-  if (!ec) {
-    auto [cec] = co_await c.stream.tcp_layer().async_connect(tcp::endpoint(address, ep.port), use_nothrow);
-    ec = cec;
-  } else {
-    // ExternalName Services name a host; resolve it on this worker, never blocking.
-    tcp::resolver resolver(c.stream.get_executor());
-    auto [rec, results] = co_await resolver.async_resolve(ep.host, std::to_string(ep.port), use_nothrow);
-    if (rec) co_return rec;
-    auto [cec, connected] = co_await c.stream.tcp_layer().async_connect(results, use_nothrow);
-    ec = cec;
-  }
-  if (!ec) c.stream.socket().set_option(tcp::no_delay(true), ec);
+  error_code ec = co_await dial(c.stream.tcp_layer(), ep, timeout);
   if (ec || !tls) co_return ec;
   SSL* ssl = SSL_new(tls);
   if (!ssl) co_return asio::error::no_memory;

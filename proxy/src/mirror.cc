@@ -3,8 +3,8 @@
 // dropped, and nothing it does reaches the primary request. A request with a body is
 // copied once its body has passed to the primary (whole, up to mirror_body_limit; larger
 // bodies are not mirrored), so a body the primary never read is never mirrored either.
-#include <boost/asio/ip/address.hpp>
 
+#include "dial.h"
 #include "session.h"
 
 namespace gantry::proxy {
@@ -17,28 +17,14 @@ awaitable<void> send_copy(asio::io_context& ioc, routing::Endpoint endpoint,
                           std::shared_ptr<http::request<http::string_body>> copy, std::chrono::milliseconds timeout) {
   ++g_mirrors_in_flight;
   beast::tcp_stream stream(ioc);
-  error_code ec;
-  auto address = asio::ip::make_address(endpoint.host, ec);
-  stream.expires_after(timeout);
-  error_code cec;
-  if (!ec) {
-    std::tie(cec) = co_await stream.async_connect(tcp::endpoint(address, endpoint.port), use_nothrow);
-  } else {
-    // A mirror-target named by DNS: resolved on this worker, never blocking.
-    tcp::resolver resolver(ioc);
-    auto [rec, results] = co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port), use_nothrow);
-    cec = rec;
-    if (!rec) std::tie(cec, std::ignore) = co_await stream.async_connect(results, use_nothrow);
-  }
-  {
-    if (!cec) {
-      auto [wec, wn] = co_await http::async_write(stream, *copy, use_nothrow);
-      if (!wec) {
-        beast::flat_buffer buffer;
-        http::response_parser<http::empty_body> rp;
-        rp.skip(true);
-        co_await http::async_read_header(stream, buffer, rp, use_nothrow);
-      }
+  if (!co_await dial(stream, endpoint, timeout)) {
+    stream.expires_after(timeout);
+    auto [wec, wn] = co_await http::async_write(stream, *copy, use_nothrow);
+    if (!wec) {
+      beast::flat_buffer buffer;
+      http::response_parser<http::empty_body> rp;
+      rp.skip(true);
+      co_await http::async_read_header(stream, buffer, rp, use_nothrow);
     }
   }
   stream.close();

@@ -1,0 +1,25 @@
+#include "dial.h"
+
+#include <boost/asio/ip/address.hpp>
+
+namespace gantry::proxy {
+
+awaitable<error_code> dial(beast::tcp_stream& stream, const routing::Endpoint& ep, std::chrono::milliseconds timeout) {
+  error_code ec;
+  auto address = asio::ip::make_address(ep.host, ec);
+  stream.expires_after(timeout);
+  if (!ec) {
+    auto [cec] = co_await stream.async_connect(tcp::endpoint(address, ep.port), use_nothrow);
+    ec = cec;
+  } else {
+    tcp::resolver resolver(stream.get_executor());
+    auto [rec, results] = co_await resolver.async_resolve(ep.host, std::to_string(ep.port), use_nothrow);
+    if (rec) co_return rec;
+    auto [cec, connected] = co_await stream.async_connect(results, use_nothrow);
+    ec = cec;
+  }
+  if (!ec) stream.socket().set_option(tcp::no_delay(true), ec);
+  co_return ec;
+}
+
+}  // namespace gantry::proxy

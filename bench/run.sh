@@ -135,6 +135,9 @@ churn haproxy-api 9021 5
 churn gantry 9031 5
 rm -f run/gantry/churn-*.yaml
 
+# --- live reconfiguration (Gantry alone) ---------------------------------------------
+./reload.sh
+
 # --- router micro-benchmark ----------------------------------------------------------
 ../build/bench/route_match_bench --benchmark_min_time=0.1 --benchmark_format=csv > route_match.csv 2>/dev/null
 

@@ -3,6 +3,9 @@
 #include <httplib.h>
 
 #include <boost/json/serialize.hpp>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
 
 #include "gantry/controller/dump.h"
 
@@ -10,32 +13,61 @@ namespace gantry::cmd {
 
 void StatusBoard::publish(std::shared_ptr<const boost::json::array> status, routing::SnapshotPtr snapshot,
                           std::vector<std::string> errors) {
+  double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::lock_guard lock(mutex_);
   status_ = std::move(status);
   snapshot_ = std::move(snapshot);
   errors_ = std::move(errors);
+  published_at_ = now;
 }
+std::pair<uint64_t, double> StatusBoard::published() const {
+  std::lock_guard lock(mutex_);
+  return {snapshot_ ? snapshot_->version : 0, published_at_};
+}
+
+namespace {
+std::string rfc3339(double unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char frac[16];
+  std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>((unix_seconds - static_cast<double>(t)) * 1000));
+  return std::string(buf) + frac;
+}
+}  // namespace
 void StatusBoard::set_errors(std::vector<std::string> errors) {
   std::lock_guard lock(mutex_);
   errors_ = std::move(errors);
 }
 std::string StatusBoard::status() const {
   std::shared_ptr<const boost::json::array> items;
+  auto [version, at] = published();
   {
     std::lock_guard lock(mutex_);
     items = status_;
   }
-  boost::json::object list{{"apiVersion", "v1"}, {"kind", "List"}};
+  // ListMeta: the snapshot version as the list's resourceVersion, and when it went live.
+  boost::json::object list{{"apiVersion", "v1"},
+                           {"kind", "List"},
+                           {"metadata", boost::json::object{{"resourceVersion", std::to_string(version)},
+                                                            {"publishedAt", at > 0 ? rfc3339(at) : ""}}}};
   list["items"] = items ? *items : boost::json::array{};
   return boost::json::serialize(list);
 }
 std::string StatusBoard::config() const {
   routing::SnapshotPtr snapshot;
+  auto [version, at] = published();
   {
     std::lock_guard lock(mutex_);
     snapshot = snapshot_;
   }
-  return snapshot ? boost::json::serialize(controller::snapshot_to_json(*snapshot)) : "{}";
+  if (!snapshot) return "{}";
+  boost::json::object out{{"version", version}, {"publishedAt", rfc3339(at)}};
+  boost::json::value dump = controller::snapshot_to_json(*snapshot);
+  for (auto& kv : dump.as_object()) out[kv.key()] = std::move(kv.value());
+  return boost::json::serialize(out);
 }
 routing::SnapshotPtr StatusBoard::snapshot() const {
   std::lock_guard lock(mutex_);
@@ -94,6 +126,13 @@ Result<bool> Admin::start(const std::string& address) {
     out += "# TYPE gantry_tls_handshake_failures_total counter\ngantry_tls_handshake_failures_total " +
            std::to_string(c.tls_handshake_failures) + "\n";
     out += "# TYPE gantry_config_errors gauge\ngantry_config_errors " + std::to_string(board_.errors().size()) + "\n";
+    auto [version, at] = board_.published();
+    out += "# TYPE gantry_snapshot_version gauge\ngantry_snapshot_version " + std::to_string(version) + "\n";
+    out += "# TYPE gantry_snapshot_published_timestamp_seconds gauge\ngantry_snapshot_published_timestamp_seconds " +
+           std::to_string(at) + "\n";
+    out += "# TYPE gantry_translations_total counter\ngantry_translations_total " + std::to_string(board_.translations()) + "\n";
+    out += "# TYPE gantry_endpoint_updates_total counter\ngantry_endpoint_updates_total " +
+           std::to_string(board_.endpoint_updates()) + "\n";
     res.set_content(out, "text/plain; version=0.0.4");
   });
   if (!server_->bind_to_port(host.c_str(), port)) return Error{"--admin: cannot listen on " + address};

@@ -2,7 +2,9 @@
 // /metrics. It reads what the reconcile loop last published and the proxy's counters.
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <utility>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -29,8 +31,17 @@ class StatusBoard {
   std::string config() const;
   std::vector<std::string> errors() const;
   routing::SnapshotPtr snapshot() const;
+  // How each publish was made: a translation, or endpoints only (EndpointSlice changes).
+  void count_translation() { translations_.fetch_add(1, std::memory_order_relaxed); }
+  void count_endpoint_update() { endpoint_updates_.fetch_add(1, std::memory_order_relaxed); }
+  uint64_t translations() const { return translations_.load(std::memory_order_relaxed); }
+  uint64_t endpoint_updates() const { return endpoint_updates_.load(std::memory_order_relaxed); }
+  // The live snapshot's version and when it was published (Unix seconds); 0 before the first.
+  std::pair<uint64_t, double> published() const;
 
  private:
+  std::atomic<uint64_t> translations_{0}, endpoint_updates_{0};
+  double published_at_ = 0;
   mutable std::mutex mutex_;
   std::shared_ptr<const boost::json::array> status_;
   routing::SnapshotPtr snapshot_;

@@ -41,7 +41,8 @@ Serves the Gateway API objects and Ingresses in the manifest files under PATH (e
   --connect-timeout MS         upstream connect limit (default 5000)
   --response-timeout MS        upstream response header and body-stall limit (default 60000)
   --drain-timeout MS           on SIGTERM, in-flight requests get this long (default 10000)
-  --scan-interval MS           how often manifest files are checked for changes (default 250)
+  --scan-interval MS           changes are seen through inotify; only where inotify cannot be
+                               had are the manifests polled, this often (default 250)
   --mirror-body-limit BYTES    RequestMirror copies bodies up to this size; larger requests
                                are not mirrored (default 1048576)
 

@@ -1,17 +1,24 @@
-// serve: files -> store -> translate -> publish, in one loop on the main thread, which
-// also waits for signals. translate: the same pipeline once, printed as YAML.
+// serve: the controller loop on the main thread: it waits (poll) for signals and file
+// events, debounces them, and hands each burst to the Reconciler (files -> store ->
+// translate -> publish). translate: the same pipeline once, printed as YAML.
 #include "serve.h"
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include <boost/json/serialize.hpp>
 #include <chrono>
 #include <iostream>
 
 #include "admin.h"
+#include "reconciler.h"
 #include "gantry/common/log.h"
 #include "gantry/controller/dump.h"
+#include "gantry/controller/pipeline/debounce.h"
 #include "gantry/controller/sources/file_source.h"
+#include "gantry/controller/sources/file_watch.h"
 #include "gantry/proxy/worker_pool.h"
 
 namespace gantry::cmd {
@@ -37,7 +44,7 @@ int run_translate(const Flags& flags) {
 }
 
 int run_serve(const Flags& flags) {
-  // Signals are taken synchronously by this thread; every other thread inherits the mask.
+  // Signals are taken by this thread through a signalfd; every other thread inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
@@ -45,6 +52,7 @@ int run_serve(const Flags& flags) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  const int sigfd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
 
   proxy::WorkerPool pool(flags.proxy);
   StatusBoard board;
@@ -58,43 +66,47 @@ int run_serve(const Flags& flags) {
             " workers");
 
   controller::FileSource source(flags.manifests);
-  uint64_t version = 0;
-  bool force = false;
-  // The snapshot before the newest one. It is released here, once every worker has moved
-  // on, so freeing a large table (thousands of compiled regexes) never stalls a worker.
-  routing::SnapshotPtr retiring;
+  controller::FileWatch watch(flags.manifests);
+  if (!watch.ok())
+    log::error(watch.error() + "; manifests are polled every " + std::to_string(flags.scan_interval_ms) + " ms instead");
+  // A burst of file events (an editor's save, a volume's swap, a script writing many files)
+  // becomes one translation; a steady stream still publishes every max_delay.
+  controller::Debounce debounce(std::chrono::milliseconds(5), std::chrono::milliseconds(100));
+  Reconciler reconciler(source, flags.translate, pool, board);
+  reconciler.reconcile(true);
+
   for (;;) {
-    if (retiring && pool.caught_up()) retiring.reset();
-    auto started = std::chrono::steady_clock::now();
-    controller::ScanReport report = source.scan();
-    for (const auto& n : report.notes) log::info(n);
-    for (const auto& e : report.errors) log::error(e + " (the last good version of this file stays in use)");
-    // A broken file is reported once per change of the file, and counted until it is fixed.
-    if (!report.errors.empty() || report.changed) board.set_errors(report.errors);
-    if (report.changed || version == 0 || force) {
-      force = false;
-      auto scanned = std::chrono::steady_clock::now();
-      controller::TranslateResult result = controller::translate(source.build_store(), flags.translate);
-      result.snapshot.version = ++version;
-      auto translated = std::chrono::steady_clock::now();
-      auto snapshot = std::make_shared<const routing::Snapshot>(std::move(result.snapshot));
-      retiring = board.snapshot();
-      pool.publish(snapshot);
-      board.publish(std::make_shared<const json::array>(std::move(result.status)), snapshot, report.errors);
-      auto ms = [](auto a, auto b) {
-        return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count());
-      };
-      log::info("published snapshot version " + std::to_string(version) + " (read " + ms(started, scanned) +
-                " ms, translate " + ms(scanned, translated) + " ms, publish " +
-                ms(translated, std::chrono::steady_clock::now()) + " ms)");
+    using Clock = std::chrono::steady_clock;
+    auto now = Clock::now();
+    int timeout_ms = -1;
+    if (auto due = debounce.due())
+      timeout_ms = static_cast<int>(std::max<int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(*due - now).count()));
+    else if (!watch.ok())
+      timeout_ms = flags.scan_interval_ms;
+    if (reconciler.retiring() && (timeout_ms < 0 || timeout_ms > 20)) timeout_ms = 20;  // free the old snapshot soon
+    pollfd fds[2] = {{sigfd, POLLIN, 0}, {watch.fd(), POLLIN, 0}};
+    int n = ::poll(fds, watch.ok() ? 2 : 1, timeout_ms);
+    now = Clock::now();
+    reconciler.release_retired();
+    bool force = false, stop = false;
+    if (n > 0 && (fds[0].revents & POLLIN)) {
+      signalfd_siginfo info;
+      while (::read(sigfd, &info, sizeof info) == sizeof info) {
+        if (info.ssi_signo == SIGHUP) force = true;
+        if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) stop = true;
+      }
     }
-    timespec wait{flags.scan_interval_ms / 1000, (flags.scan_interval_ms % 1000) * 1'000'000L};
-    int sig = sigtimedwait(&signals, nullptr, &wait);
-    if (sig == SIGHUP) force = true;
-    if (sig == SIGTERM || sig == SIGINT) {
+    if (stop) {
       log::info("draining: no new connections; in-flight requests finish");
       break;
     }
+    if (n > 0 && watch.ok() && (fds[1].revents & POLLIN) && watch.drain()) debounce.event(now);
+    if (!watch.ok() && n == 0 && !debounce.pending()) debounce.event(now - std::chrono::hours(1));  // poll mode: due now
+    if (force) {
+      reconciler.reconcile(true);
+      continue;
+    }
+    if (debounce.take(now)) reconciler.reconcile(false);
   }
   pool.drain_and_stop();
   admin.stop();

@@ -1,5 +1,7 @@
 #include "gantry/controller/sources/file_source.h"
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -11,6 +13,19 @@ namespace {
 bool is_manifest(const fs::path& p) {
   auto ext = p.extension().string();
   return ext == ".yaml" || ext == ".yml";
+}
+
+// Kinds whose objects differ between two versions of a file (added, removed, changed).
+void diff_kinds(const std::vector<DecodedObject>& before, const std::vector<DecodedObject>& after,
+                std::set<std::string>& out) {
+  std::map<std::string, uint64_t> old;
+  for (const DecodedObject& d : before) old[d.kind + "/" + key_of(meta_of(d.object))] = d.hash;
+  for (const DecodedObject& d : after) {
+    auto it = old.find(d.kind + "/" + key_of(meta_of(d.object)));
+    if (it == old.end() || it->second != d.hash) out.insert(d.kind);
+    if (it != old.end()) old.erase(it);
+  }
+  for (const auto& [id, hash] : old) out.insert(id.substr(0, id.find('/')));
 }
 
 std::set<std::string> list_files(const std::vector<std::string>& paths, std::vector<std::string>& errors) {
@@ -47,6 +62,7 @@ ScanReport FileSource::scan() {
   for (auto it = files_.begin(); it != files_.end();) {
     if (!present.count(it->first)) {
       report.notes.push_back(it->first + ": removed");
+      diff_kinds(it->second.objects, {}, report.changed_kinds);
       it = files_.erase(it);
       report.changed = true;
     } else {
@@ -54,25 +70,32 @@ ScanReport FileSource::scan() {
     }
   }
   for (const std::string& path : present) {
-    std::error_code ec;
-    auto mtime = fs::last_write_time(path, ec);
-    auto size = fs::file_size(path, ec);
-    if (ec) continue;  // vanished between listing and reading; the next scan sees it
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) continue;  // vanished between listing and reading; the next scan sees it
+    const int64_t mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
     auto found = files_.find(path);
-    if (found != files_.end() && found->second.mtime == mtime && found->second.size == size) continue;
+    if (found != files_.end() && found->second.dev == st.st_dev && found->second.ino == st.st_ino &&
+        found->second.size == static_cast<uint64_t>(st.st_size) && found->second.mtime_ns == mtime_ns)
+      continue;
     std::ifstream in(path, std::ios::binary);
     std::stringstream text;
     text << in.rdbuf();
     auto parsed = parse_manifest(path, text.str());
     FileState& state = files_[path];
-    state.mtime = mtime;
-    state.size = size;
+    state.dev = st.st_dev;
+    state.ino = st.st_ino;
+    state.size = static_cast<uint64_t>(st.st_size);
+    state.mtime_ns = mtime_ns;
     if (!parsed) {
       report.errors.push_back(parsed.error().message);
       continue;  // keep the last good objects of this file
     }
     for (auto& note : parsed->ignored) report.notes.push_back(std::move(note));
+    std::set<std::string> kinds;
+    diff_kinds(state.objects, parsed->objects, kinds);
     state.objects = std::move(parsed->objects);
+    if (kinds.empty()) continue;  // rewritten with the same objects (a touch, a reformat)
+    report.changed_kinds.insert(kinds.begin(), kinds.end());
     report.changed = true;
   }
   return report;

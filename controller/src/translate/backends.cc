@@ -1,8 +1,8 @@
 // backendRefs -> clusters: Service + EndpointSlices (or ExternalName, or clusterIP).
 #include "backends.h"
 
-namespace gantry::controller::translate_detail {
-namespace {
+namespace gantry::controller {
+namespace translate_detail {
 
 std::vector<routing::Endpoint> endpoints_of(const ObjectStore& store, const Service& svc, const ServicePort& port) {
   std::vector<routing::Endpoint> out;
@@ -31,8 +31,6 @@ std::vector<routing::Endpoint> endpoints_of(const ObjectStore& store, const Serv
     out.push_back({svc.cluster_ip, static_cast<uint16_t>(port.port)});
   return out;
 }
-
-}  // namespace
 
 BackendResolution resolve_backend(Context& ctx, const BackendRef& ref, const std::string& route_ns) {
   BackendResolution r;
@@ -79,6 +77,38 @@ BackendResolution resolve_backend(Context& ctx, const BackendRef& ref, const std
   return r;
 }
 
+}  // namespace translate_detail
+
+size_t refresh_endpoints(const ObjectStore& store, routing::Snapshot& snapshot) {
+  size_t changed = 0;
+  for (routing::Cluster& c : snapshot.clusters) {
+    size_t slash = c.name.find('/'), colon = c.name.rfind(':');
+    if (c.name.starts_with("mirror:") || slash == std::string::npos || colon == std::string::npos || colon < slash)
+      continue;
+    const Service* svc = store.find_service(c.name.substr(0, slash), c.name.substr(slash + 1, colon - slash - 1));
+    std::vector<routing::Endpoint> eps;
+    if (svc) {
+      const std::string port_text = c.name.substr(colon + 1);
+      const ServicePort* port = nullptr;
+      for (const auto& p : svc->ports)
+        if (std::to_string(p.port) == port_text) port = &p;
+      ServicePort any;
+      if (!port && svc->type == "ExternalName") {
+        any.port = std::strtoll(port_text.c_str(), nullptr, 10);
+        port = &any;
+      }
+      if (port) eps = translate_detail::endpoints_of(store, *svc, *port);
+    }
+    if (eps != c.endpoints) {
+      c.endpoints = std::move(eps);
+      ++changed;
+    }
+  }
+  return changed;
+}
+
+namespace translate_detail {
+
 uint32_t fixed_cluster(Context& ctx, const std::string& name, std::vector<routing::Endpoint> endpoints) {
   auto [it, inserted] = ctx.clusters.try_emplace(name, static_cast<uint32_t>(ctx.snapshot.clusters.size()));
   if (inserted) ctx.snapshot.clusters.push_back({name, std::move(endpoints)});
@@ -109,4 +139,5 @@ uint32_t resolve_ingress_backend(Context& ctx, const std::string& ns, const Ingr
   return it->second;
 }
 
-}  // namespace gantry::controller::translate_detail
+}  // namespace translate_detail
+}  // namespace gantry::controller

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@ namespace gantry::controller {
 
 struct ScanReport {
   bool changed = false;               // the set of objects differs from the last scan
+  std::set<std::string> changed_kinds;  // kinds of the objects added, removed or changed
   std::vector<std::string> errors;    // "file:line: message", one per bad file
   std::vector<std::string> notes;     // unknown kinds ignored, files added or removed
 };
@@ -23,7 +25,9 @@ class FileSource {
  public:
   explicit FileSource(std::vector<std::string> paths) : paths_(std::move(paths)) {}
 
-  // Looks at every file again; re-reads those whose size or modification time changed.
+  // Looks at every file again; re-reads those whose identity (device, inode), size or
+  // modification time changed: an editor's rename or a volume's `..data` swap gives a
+  // new inode even when size and time match.
   ScanReport scan();
 
   // The objects of the last good version of every file. In file mode the controller keeps
@@ -32,8 +36,8 @@ class FileSource {
 
  private:
   struct FileState {
-    std::filesystem::file_time_type mtime{};
-    uintmax_t size = 0;
+    uint64_t dev = 0, ino = 0, size = 0;
+    int64_t mtime_ns = 0;
     std::vector<DecodedObject> objects;  // last good
   };
   struct Generation {

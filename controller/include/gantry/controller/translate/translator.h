@@ -40,4 +40,9 @@ struct TranslateResult {
 
 TranslateResult translate(const ObjectStore& store, const TranslateOptions& options);
 
+// Endpoints only: every Service cluster of `snapshot` ("namespace/name:port") takes its
+// endpoints from `store` again. An EndpointSlice change needs nothing more: routes and
+// status do not depend on which endpoints are ready. Returns how many clusters changed.
+size_t refresh_endpoints(const ObjectStore& store, routing::Snapshot& snapshot);
+
 }  // namespace gantry::controller

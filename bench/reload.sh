@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Live reconfiguration figures (Gantry alone): with N = 100, 1000 and 5000 routes of each
+# kind loaded, 100 new routes, 100 route moves and 100 EndpointSlice moves, each timed from
+# the file's rename into place to the first answer that shows it (bench/reload_latency.cc);
+# RSS before and after. Writes reload.csv; bench/run.sh puts it into BENCHMARKS.md.
+#   usage: bench/reload.sh [sizes="100 1000 5000"]
+set -uo pipefail
+cd "$(dirname "$0")"
+SIZES=${1:-"100 1000 5000"}
+../scripts/deps.sh
+dpkg-query -W -f='${Status}' nginx-light 2>/dev/null | grep -q "ok installed" ||
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light; }
+../scripts/build.sh gantry reload_latency >/dev/null
+mkdir -p run logs
+[ -f run/backend.pid ] || nginx -p "$PWD/" -c conf/backend.conf
+trap '[ -f run/reload-gantry.pid ] && kill "$(cat run/reload-gantry.pid)" 2>/dev/null; rm -f run/reload-gantry.pid' EXIT
+rss() { awk '/VmRSS/{print $2}' /proc/$1/status; }
+echo "routes,mode,changes,p50,p99,max,failures,rss_start_kb,rss_end_kb" > reload.csv
+for n in $SIZES; do
+  ./gen-routes.sh "$n"
+  {
+    for s in be-a:8081 be-b:8082; do
+      printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {name: %s, namespace: default}\nspec: {ports: [{name: http, port: 8080}]}\n' "${s%%:*}"
+      printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: %s-1, namespace: default, labels: {kubernetes.io/service-name: %s}}\naddressType: IPv4\nendpoints: [{addresses: [127.0.0.1]}]\nports: [{name: http, port: %s}]\n' "${s%%:*}" "${s%%:*}" "${s##*:}"
+    done
+  } > run/gantry/reload-services.yaml
+  taskset -c 0 ../build/cmd/gantry serve --manifests run/gantry --workers 1 --admin 127.0.0.1:9906 > logs/reload-gantry-$n.log 2>&1 &
+  echo $! > run/reload-gantry.pid
+  for _ in $(seq 300); do curl -sf http://127.0.0.1:9906/readyz >/dev/null && break; sleep 0.1; done
+  pid=$(cat run/reload-gantry.pid); start=$(rss "$pid")
+  lines=()
+  for mode in add move endpoints; do
+    lines+=("$(taskset -c 1 ../build/bench/reload_latency --dir run/gantry --mode $mode --changes 100 --backend-ports 8081,8082)")
+  done
+  end=$(rss "$pid")
+  for l in "${lines[@]}"; do echo "$n,$l,$start,$end" | tee -a reload.csv; done
+  kill "$pid"; wait "$pid" 2>/dev/null; rm -f run/reload-gantry.pid run/gantry/reload-*.yaml
+done

@@ -1,0 +1,156 @@
+// reload_latency: how long a manifest change takes to serve. For each of --changes
+// changes it renames a file into place and polls the gantry listener over one keep-alive
+// connection until the answer shows the change; prints p50/p99/max in milliseconds.
+//   --mode add        a new HTTPRoute per change (host add-N), until it answers 200
+//   --mode move       one route's backendRef alternates between Services a and b, until
+//                     the body names the new one
+//   --mode endpoints  Service ep's EndpointSlice alternates between ports A and B
+// Plain sockets, no Beast: a bench tool should build in seconds.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int connect_to(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  timeval tv{2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+// One GET; the whole response ("" when the connection failed; it is then reopened).
+std::string get(int& fd, int port, const std::string& host) {
+  if (fd < 0) fd = connect_to(port);
+  if (fd < 0) return "";
+  std::string req = "GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n";
+  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+    ::close(fd);
+    fd = -1;
+    return "";
+  }
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+      ::close(fd);
+      fd = -1;
+      return out;
+    }
+    out.append(buf, static_cast<size_t>(n));
+    size_t end = out.find("\r\n\r\n");
+    if (end == std::string::npos) continue;
+    size_t cl = out.find("Content-Length: ");
+    if (cl == std::string::npos || cl > end) cl = out.find("content-length: ");
+    size_t len = cl == std::string::npos || cl > end ? 0 : std::strtoul(out.c_str() + cl + 16, nullptr, 10);
+    if (out.size() >= end + 4 + len) return out;
+  }
+}
+
+void write_atomically(const std::string& dir, const std::string& name, const std::string& text) {
+  std::string tmp = dir + "/." + name + ".tmp";
+  std::ofstream(tmp) << text;
+  std::rename(tmp.c_str(), (dir + "/" + name).c_str());
+}
+
+std::string route(const std::string& name, const std::string& host, const std::string& svc) {
+  return "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: " + name +
+         ", namespace: default}\nspec:\n  parentRefs: [{name: bench, sectionName: plain}]\n  hostnames: [" + host +
+         "]\n  rules: [{backendRefs: [{name: " + svc + ", port: 8080}]}]\n";
+}
+
+std::string slice(int port) {
+  return "apiVersion: v1\nkind: Service\nmetadata: {name: ep, namespace: default}\nspec: {ports: [{name: http, port: "
+         "8080}]}\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: ep-1, namespace: "
+         "default, labels: {kubernetes.io/service-name: ep}}\naddressType: IPv4\nendpoints: [{addresses: "
+         "[127.0.0.1]}]\nports: [{name: http, port: " + std::to_string(port) + "}]\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string mode = "add", dir;
+  int port = 9003, changes = 100, port_a = 8080, port_b = 8081;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i], v = argv[i + 1];
+    if (a == "--mode") mode = v;
+    else if (a == "--dir") dir = v;
+    else if (a == "--port") port = std::atoi(v.c_str());
+    else if (a == "--changes") changes = std::atoi(v.c_str());
+    else if (a == "--backend-ports") std::sscanf(v.c_str(), "%d,%d", &port_a, &port_b);
+  }
+  if (dir.empty()) {
+    std::fprintf(stderr, "usage: reload_latency --dir MANIFESTS [--mode add|move|endpoints] [--port 9003] [--changes 100] [--backend-ports 8080,8081]\n");
+    return 2;
+  }
+  // Services a and b answer "a" and "b" (bench/conf/backend.conf), so a move is visible.
+  const std::string host = mode == "move" ? "move.example.com" : "ep.example.com";
+  if (mode != "add") {
+    write_atomically(dir, "reload-route.yaml", route("reload", host, mode == "move" ? "be-a" : "ep"));
+    if (mode == "endpoints") write_atomically(dir, "reload-ep.yaml", slice(port_a));
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+  }
+  int fd = -1;
+  std::vector<double> ms;
+  int failures = 0;
+  for (int i = 0; i < changes; ++i) {
+    std::string want;
+    std::string h = host;
+    auto t0 = Clock::now();
+    if (mode == "add") {
+      h = "add-" + std::to_string(i) + ".example.com";
+      write_atomically(dir, "reload-add-" + std::to_string(i) + ".yaml", route("add-" + std::to_string(i), h, "be"));
+      want = "HTTP/1.1 200";
+    } else if (mode == "move") {
+      bool to_b = i % 2 == 0;
+      write_atomically(dir, "reload-route.yaml", route("reload", host, to_b ? "be-b" : "be-a"));
+      want = to_b ? "\r\n\r\nb" : "\r\n\r\na";
+    } else {
+      bool to_b = i % 2 == 0;
+      write_atomically(dir, "reload-ep.yaml", slice(to_b ? port_b : port_a));
+      want = to_b ? "\r\n\r\nb" : "\r\n\r\na";
+    }
+    bool seen = false;
+    while (Clock::now() - t0 < std::chrono::seconds(10)) {
+      std::string r = get(fd, port, h);
+      if (r.find(want) != std::string::npos && (mode == "add" || r.starts_with("HTTP/1.1 200"))) {
+        seen = true;
+        break;
+      }
+    }
+    if (!seen) ++failures;
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  }
+  if (mode == "add")
+    for (int i = 0; i < changes; ++i) std::remove((dir + "/reload-add-" + std::to_string(i) + ".yaml").c_str());
+  std::sort(ms.begin(), ms.end());
+  auto pct = [&](double p) { return ms[std::min(ms.size() - 1, static_cast<size_t>(p * ms.size()))]; };
+  std::printf("%s,%zu,%.1f,%.1f,%.1f,%d\n", mode.c_str(), ms.size(), pct(0.5), pct(0.99), ms.back(), failures);
+  return 0;
+}

@@ -1,0 +1,50 @@
+#include "reconciler.h"
+
+#include "gantry/common/log.h"
+
+namespace gantry::cmd {
+
+void Reconciler::release_retired() {
+  if (retiring_ && pool_.caught_up()) retiring_.reset();
+}
+
+void Reconciler::reconcile(bool full) {
+  auto started = std::chrono::steady_clock::now();
+  controller::ScanReport report = source_.scan();
+  for (const auto& n : report.notes) log::info(n);
+  for (const auto& e : report.errors) log::error(e + " (the last good version of this file stays in use)");
+  board_.set_errors(report.errors);
+  if (!report.changed && !full) return;
+  controller::ObjectStore store = source_.build_store();
+  const bool endpoints_only = !full && live_ && !report.changed_kinds.empty() &&
+                              report.changed_kinds.size() == 1 && report.changed_kinds.count("EndpointSlice");
+  if (endpoints_only) {
+    routing::Snapshot next = *live_;  // shares compiled regexes and indexes' automata
+    if (controller::refresh_endpoints(store, next) == 0) return;
+    board_.count_endpoint_update();
+    publish(std::move(next), status_, report.errors, "endpoints", started);
+    return;
+  }
+  controller::TranslateResult result = controller::translate(store, options_);
+  board_.count_translation();
+  publish(std::move(result.snapshot), std::make_shared<const boost::json::array>(std::move(result.status)),
+          report.errors, "translate", started);
+}
+
+void Reconciler::publish(routing::Snapshot snapshot, std::shared_ptr<const boost::json::array> status,
+                         const std::vector<std::string>& errors, const char* how,
+                         std::chrono::steady_clock::time_point started) {
+  snapshot.version = ++version_;
+  auto built = std::chrono::steady_clock::now();
+  auto ptr = std::make_shared<const routing::Snapshot>(std::move(snapshot));
+  if (live_) retiring_ = live_;
+  live_ = ptr;
+  status_ = status;
+  pool_.publish(ptr);
+  board_.publish(std::move(status), ptr, errors);
+  auto us = [](auto a, auto b) { return std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(b - a).count()); };
+  log::info("published snapshot version " + std::to_string(version_) + " (" + how + " " + us(started, built) +
+            " us, publish " + us(built, std::chrono::steady_clock::now()) + " us)");
+}
+
+}  // namespace gantry::cmd

@@ -1,0 +1,43 @@
+// Reconciler: one pass of source -> store -> translate -> publish, with the work
+// proportional to the change: when only EndpointSlices changed, the last snapshot's
+// clusters take their endpoints again and nothing is translated.
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include "admin.h"
+#include "gantry/controller/sources/file_source.h"
+#include "gantry/controller/translate/translator.h"
+#include "gantry/proxy/worker_pool.h"
+
+namespace gantry::cmd {
+
+class Reconciler {
+ public:
+  Reconciler(controller::FileSource& source, const controller::TranslateOptions& options, proxy::WorkerPool& pool,
+             StatusBoard& board)
+      : source_(source), options_(options), pool_(pool), board_(board) {}
+
+  // Reads what changed and publishes a new snapshot if anything did; `full`: translate
+  // everything whatever changed (the first pass, SIGHUP).
+  void reconcile(bool full);
+  // The snapshot before the newest one is released here, once every worker has moved
+  // on, so freeing a large table (thousands of compiled regexes) never stalls a worker.
+  bool retiring() const { return retiring_ != nullptr; }
+  void release_retired();
+
+ private:
+  void publish(routing::Snapshot snapshot, std::shared_ptr<const boost::json::array> status,
+               const std::vector<std::string>& errors, const char* how, std::chrono::steady_clock::time_point started);
+
+  controller::FileSource& source_;
+  const controller::TranslateOptions& options_;
+  proxy::WorkerPool& pool_;
+  StatusBoard& board_;
+  uint64_t version_ = 0;
+  routing::SnapshotPtr live_, retiring_;
+  std::shared_ptr<const boost::json::array> status_;
+};
+
+}  // namespace gantry::cmd

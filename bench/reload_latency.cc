@@ -78,9 +78,10 @@ void write_atomically(const std::string& dir, const std::string& name, const std
   std::rename(tmp.c_str(), (dir + "/" + name).c_str());
 }
 
+// On the `hosts` listener: it has no catch-all, so a host is 404 until its route is live.
 std::string route(const std::string& name, const std::string& host, const std::string& svc) {
   return "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: " + name +
-         ", namespace: default}\nspec:\n  parentRefs: [{name: bench, sectionName: plain}]\n  hostnames: [" + host +
+         ", namespace: default}\nspec:\n  parentRefs: [{name: bench, sectionName: hosts}]\n  hostnames: [" + host +
          "]\n  rules: [{backendRefs: [{name: " + svc + ", port: 8080}]}]\n";
 }
 
@@ -95,7 +96,7 @@ std::string slice(int port) {
 
 int main(int argc, char** argv) {
   std::string mode = "add", dir;
-  int port = 9003, changes = 100, port_a = 8080, port_b = 8081;
+  int port = 9033, changes = 100, port_a = 8080, port_b = 8081;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
     if (a == "--mode") mode = v;
@@ -105,7 +106,7 @@ int main(int argc, char** argv) {
     else if (a == "--backend-ports") std::sscanf(v.c_str(), "%d,%d", &port_a, &port_b);
   }
   if (dir.empty()) {
-    std::fprintf(stderr, "usage: reload_latency --dir MANIFESTS [--mode add|move|endpoints] [--port 9003] [--changes 100] [--backend-ports 8080,8081]\n");
+    std::fprintf(stderr, "usage: reload_latency --dir MANIFESTS [--mode add|move|endpoints] [--port 9033] [--changes 100] [--backend-ports 8080,8081]\n");
     return 2;
   }
   // Services a and b answer "a" and "b" (bench/conf/backend.conf), so a move is visible.

@@ -63,8 +63,10 @@ std::unique_ptr<Snapshot> build(Kind kind, int n) {
     scope.vhosts.push_back(std::move(v));
   }
   l.scopes.push_back(std::move(scope));
-  s->listeners.push_back(std::move(l));
-  finalize(*s);
+  Listeners listeners;
+  listeners.push_back(std::move(l));
+  finalize(listeners);
+  s->listeners = std::make_shared<const Listeners>(std::move(listeners));
   return s;
 }
 
@@ -91,7 +93,7 @@ void BM_Match(benchmark::State& state) {
     req.path = paths[i & 1023];
     req.header = &header_fn;
     req.headers = &tenants[i & 1023];
-    const Route* r = match_route(snap->listeners[0], hosts[i & 1023], req);
+    const Route* r = match_route((*snap->listeners)[0], hosts[i & 1023], req);
     found += r != nullptr;
     benchmark::DoNotOptimize(r);
     ++i;

@@ -15,11 +15,11 @@ void Reconciler::reconcile(bool full) {
   for (const auto& e : report.errors) log::error(e + " (the last good version of this file stays in use)");
   board_.set_errors(report.errors);
   if (!report.changed && !full) return;
-  controller::ObjectStore store = source_.build_store();
+  const controller::ObjectStore& store = source_.store();
   const bool endpoints_only = !full && live_ && !report.changed_kinds.empty() &&
                               report.changed_kinds.size() == 1 && report.changed_kinds.count("EndpointSlice");
   if (endpoints_only) {
-    routing::Snapshot next = *live_;  // shares compiled regexes and indexes' automata
+    routing::Snapshot next = *live_;  // the listeners are shared, the clusters copied
     if (controller::refresh_endpoints(store, next) == 0) return;
     board_.count_endpoint_update();
     publish(std::move(next), status_, report.errors, "endpoints", started);
@@ -37,14 +37,21 @@ void Reconciler::publish(routing::Snapshot snapshot, std::shared_ptr<const boost
   snapshot.version = ++version_;
   auto built = std::chrono::steady_clock::now();
   auto ptr = std::make_shared<const routing::Snapshot>(std::move(snapshot));
-  if (live_) retiring_ = live_;
+  // Whatever is freed here (the snapshot two publishes back, the old status) is freed
+  // after the new one is out: a large table takes milliseconds to free.
+  routing::SnapshotPtr freed = std::move(retiring_);
+  auto old_status = std::move(status_);
+  retiring_ = live_;
   live_ = ptr;
   status_ = status;
   pool_.publish(ptr);
   board_.publish(std::move(status), ptr, errors);
+  auto published = std::chrono::steady_clock::now();
+  freed.reset();
+  old_status.reset();
   auto us = [](auto a, auto b) { return std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(b - a).count()); };
   log::info("published snapshot version " + std::to_string(version_) + " (" + how + " " + us(started, built) +
-            " us, publish " + us(built, std::chrono::steady_clock::now()) + " us)");
+            " us, publish " + us(built, published) + " us)");
 }
 
 }  // namespace gantry::cmd

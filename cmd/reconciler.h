@@ -17,7 +17,9 @@ class Reconciler {
  public:
   Reconciler(controller::FileSource& source, const controller::TranslateOptions& options, proxy::WorkerPool& pool,
              StatusBoard& board)
-      : source_(source), options_(options), pool_(pool), board_(board) {}
+      : source_(source), options_(options), pool_(pool), board_(board) {
+    options_.regex_cache = &regexes_;
+  }
 
   // Reads what changed and publishes a new snapshot if anything did; `full`: translate
   // everything whatever changed (the first pass, SIGHUP).
@@ -32,7 +34,8 @@ class Reconciler {
                const std::vector<std::string>& errors, const char* how, std::chrono::steady_clock::time_point started);
 
   controller::FileSource& source_;
-  const controller::TranslateOptions& options_;
+  controller::TranslateOptions options_;
+  routing::RegexCache regexes_;  // across translations: a change compiles only its new patterns
   proxy::WorkerPool& pool_;
   StatusBoard& board_;
   uint64_t version_ = 0;

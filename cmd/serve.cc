@@ -36,7 +36,7 @@ int run_translate(const Flags& flags) {
   controller::FileSource source(flags.manifests);
   controller::ScanReport report = source.scan();
   for (const auto& e : report.errors) std::cerr << e << "\n";
-  controller::TranslateResult result = controller::translate(source.build_store(), flags.translate);
+  controller::TranslateResult result = controller::translate(source.store(), flags.translate);
   json::object out{{"snapshot", controller::snapshot_to_json(result.snapshot)},
                    {"status", status_list(std::move(result.status))}};
   std::cout << controller::to_yaml(out);

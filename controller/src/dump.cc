@@ -205,7 +205,7 @@ void emit(YAML::Emitter& out, const json::value& v) {
 
 json::value snapshot_to_json(const routing::Snapshot& s) {
   json::array listeners;
-  for (const auto& l : s.listeners) {
+  for (const auto& l : *s.listeners) {
     json::array scopes;
     for (const auto& scope : l.scopes) {
       json::array vhosts;

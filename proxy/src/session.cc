@@ -16,7 +16,7 @@ std::string_view find_field(const void* fields, std::string_view lower_name, boo
 }
 
 const routing::Listener* find_listener(const routing::Snapshot& s, std::string_view name) {
-  for (const auto& l : s.listeners)
+  for (const auto& l : *s.listeners)
     if (l.name == name) return &l;
   return nullptr;
 }
@@ -61,7 +61,7 @@ awaitable<bool> Session::handshake() {
   if (!pinned) co_return true;
   const routing::Listener* listener = find_listener(*pinned->snapshot, listener_);
   if (!listener || !listener->tls) co_return true;
-  SSL* ssl = pinned->tls ? pinned->tls->new_connection(listener - pinned->snapshot->listeners.data()) : nullptr;
+  SSL* ssl = pinned->tls ? pinned->tls->new_connection(listener - pinned->snapshot->listeners->data()) : nullptr;
   if (!ssl) co_return false;  // no usable certificate (logged when the snapshot was published)
   stream_.start_tls(ssl);
   // A client that connects and never finishes the handshake is cut off like a slow header.

@@ -32,8 +32,8 @@ int pick_certificate(SSL* ssl, int*, void* arg) {
 std::shared_ptr<const TlsContexts> TlsContexts::build(const routing::SnapshotPtr& snapshot,
                                                       std::vector<std::string>& errors) {
   auto out = std::make_shared<TlsContexts>();
-  out->snapshot_ = snapshot;
-  for (const routing::Listener& l : snapshot->listeners) {
+  out->listeners_alive_ = snapshot->listeners;
+  for (const routing::Listener& l : *snapshot->listeners) {
     auto per = std::make_unique<PerListener>();
     per->listener = &l;
     if (l.tls && l.ingress) {

@@ -16,7 +16,8 @@ namespace gantry::proxy {
 class TlsContexts {
  public:
   // Listeners whose certificates fail to load (the translator checked them, so this is
-  // rare) get no context and refuse handshakes; `errors` says why.
+  // rare) get no context and refuse handshakes; `errors` says why. The contexts belong to
+  // the snapshot's listeners: a snapshot with the same listeners can use them as they are.
   static std::shared_ptr<const TlsContexts> build(const routing::SnapshotPtr& snapshot,
                                                   std::vector<std::string>& errors);
 
@@ -24,6 +25,7 @@ class TlsContexts {
   // when that listener is plain HTTP. The certificate is chosen by SNI during the
   // handshake among the listener's scopes (Gateway listeners sharing the port).
   SSL* new_connection(size_t index) const;
+  const routing::Listeners* listeners() const { return listeners_alive_.get(); }
 
   struct PerListener {
     const routing::Listener* listener = nullptr;
@@ -33,7 +35,7 @@ class TlsContexts {
   };
 
  private:
-  routing::SnapshotPtr snapshot_;  // the listeners the callbacks read stay alive
+  std::shared_ptr<const routing::Listeners> listeners_alive_;  // the listeners the callbacks read
   std::vector<std::unique_ptr<PerListener>> listeners_;
 };
 

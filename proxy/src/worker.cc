@@ -64,7 +64,7 @@ void Worker::apply(routing::SnapshotPtr snapshot, std::shared_ptr<const TlsConte
   if (draining_) return;
   std::vector<std::string> errors;
   std::map<std::string, std::shared_ptr<tcp::acceptor>> next;
-  for (const routing::Listener& l : snapshot->listeners) {
+  for (const routing::Listener& l : *snapshot->listeners) {
     if (auto it = acceptors_.find(l.name); it != acceptors_.end()) {
       next.emplace(l.name, it->second);
       continue;

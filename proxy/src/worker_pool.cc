@@ -24,10 +24,13 @@ void WorkerPool::start() {
 
 void WorkerPool::publish(routing::SnapshotPtr snapshot) {
   ++published_;
-  std::vector<std::string> errors;
-  auto tls = TlsContexts::build(snapshot, errors);
-  for (const auto& e : errors) log::error("TLS: " + e);
-  for (auto& w : workers_) w->post_snapshot(snapshot, tls, published_);
+  // Same listeners (an endpoints-only change): the same certificates, no PEM parsed again.
+  if (!tls_ || tls_->listeners() != snapshot->listeners.get()) {
+    std::vector<std::string> errors;
+    tls_ = TlsContexts::build(snapshot, errors);
+    for (const auto& e : errors) log::error("TLS: " + e);
+  }
+  for (auto& w : workers_) w->post_snapshot(snapshot, tls_, published_);
 }
 
 void WorkerPool::drain_and_stop() {

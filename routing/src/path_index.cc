@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "gantry/routing/regex_cache.h"
 #include "gantry/routing/route_matcher.h"
 #include "gantry/routing/snapshot.h"
 
@@ -29,7 +30,7 @@ void consider(const std::vector<uint32_t>& list, const std::vector<Route>& route
 
 }  // namespace
 
-void PathIndex::build(const std::vector<Route>& routes) {
+void PathIndex::build(const std::vector<Route>& routes, RegexCache* cache) {
   exact_.clear();
   prefix_.clear();
   other_.clear();
@@ -43,13 +44,9 @@ void PathIndex::build(const std::vector<Route>& routes) {
   }
   regex_set_.reset();
   if (!other_.empty()) {
-    re2::RE2::Options opts;
-    opts.set_log_errors(false);
-    opts.set_max_mem(int64_t{256} << 20);
-    auto set = std::make_shared<re2::RE2::Set>(opts, re2::RE2::ANCHOR_BOTH);
-    bool ok = true;
-    for (uint32_t i : other_) ok = ok && set->Add(routes[i].match.path.value, nullptr) >= 0;
-    if (ok && set->Compile()) regex_set_ = set;
+    std::vector<const std::string*> patterns;
+    for (uint32_t i : other_) patterns.push_back(&routes[i].match.path.value);
+    regex_set_ = cache ? cache->regex_set(patterns) : build_regex_set(patterns);
   }
 }
 

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 
+#include "gantry/routing/regex_cache.h"
+
 namespace gantry::routing {
 
-void finalize(Snapshot& snapshot) {
-  for (Listener& listener : snapshot.listeners) {
+void finalize(Listeners& listeners, RegexCache* cache) {
+  for (Listener& listener : listeners) {
     listener.scope_index = HostIndex(WildcardDepth::AnyLabels);
     listener.sni_index = HostIndex(WildcardDepth::OneLabel);
     for (uint32_t i = 0; i < listener.sni_certificates.size(); ++i)
@@ -22,7 +24,7 @@ void finalize(Snapshot& snapshot) {
           route.total_weight = 0;
           for (const WeightedCluster& wc : route.backends) route.total_weight += wc.weight;
         }
-        vhost.path_index.build(vhost.routes);
+        vhost.path_index.build(vhost.routes, cache);
         scope.vhost_index.add(vhost.hostname, v);
       }
     }

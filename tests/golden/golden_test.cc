@@ -42,7 +42,7 @@ TEST_P(GoldenTest, TranslationMatches) {
   FileSource source({(dir / "in.yaml").string()});
   ScanReport report = source.scan();
   ASSERT_TRUE(report.errors.empty()) << report.errors.front();
-  TranslateResult result = translate(source.build_store(), options);
+  TranslateResult result = translate(source.store(), options);
   boost::json::object doc{{"snapshot", snapshot_to_json(result.snapshot)}, {"status", std::move(result.status)}};
   std::string got = to_yaml(doc);
   if (std::getenv("UPDATE_GOLDEN")) {

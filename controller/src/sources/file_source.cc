@@ -15,19 +15,6 @@ bool is_manifest(const fs::path& p) {
   return ext == ".yaml" || ext == ".yml";
 }
 
-// Kinds whose objects differ between two versions of a file (added, removed, changed).
-void diff_kinds(const std::vector<DecodedObject>& before, const std::vector<DecodedObject>& after,
-                std::set<std::string>& out) {
-  std::map<std::string, uint64_t> old;
-  for (const DecodedObject& d : before) old[d.kind + "/" + key_of(meta_of(d.object))] = d.hash;
-  for (const DecodedObject& d : after) {
-    auto it = old.find(d.kind + "/" + key_of(meta_of(d.object)));
-    if (it == old.end() || it->second != d.hash) out.insert(d.kind);
-    if (it != old.end()) old.erase(it);
-  }
-  for (const auto& [id, hash] : old) out.insert(id.substr(0, id.find('/')));
-}
-
 std::set<std::string> list_files(const std::vector<std::string>& paths, std::vector<std::string>& errors) {
   std::set<std::string> out;
   for (const std::string& path : paths) {
@@ -62,7 +49,7 @@ ScanReport FileSource::scan() {
   for (auto it = files_.begin(); it != files_.end();) {
     if (!present.count(it->first)) {
       report.notes.push_back(it->first + ": removed");
-      diff_kinds(it->second.objects, {}, report.changed_kinds);
+      apply(it->first, it->second.objects, {}, report.changed_kinds);
       it = files_.erase(it);
       report.changed = true;
     } else {
@@ -92,38 +79,52 @@ ScanReport FileSource::scan() {
     }
     for (auto& note : parsed->ignored) report.notes.push_back(std::move(note));
     std::set<std::string> kinds;
-    diff_kinds(state.objects, parsed->objects, kinds);
+    apply(path, state.objects, parsed->objects, kinds);
     state.objects = std::move(parsed->objects);
     if (kinds.empty()) continue;  // rewritten with the same objects (a touch, a reformat)
     report.changed_kinds.insert(kinds.begin(), kinds.end());
     report.changed = true;
   }
+  if (report.changed) store_.complete_namespaces();
   return report;
 }
 
-ObjectStore FileSource::build_store() {
-  ObjectStore store;
-  std::set<std::string> seen;
-  for (auto& [path, state] : files_) {
-    for (const DecodedObject& d : state.objects) {
-      Object object = d.object;
-      ObjectMeta& meta = meta_of(object);
-      std::string id = d.kind + "/" + key_of(meta);
-      seen.insert(id);
-      auto [gen, inserted] = generations_.try_emplace(id, Generation{d.spec, 1});
-      if (!inserted && gen->second.spec != d.spec) {
-        gen->second.spec = d.spec;
-        ++gen->second.generation;
-      }
-      meta.generation = gen->second.generation;
-      store.upsert(std::move(object));
+void FileSource::apply(const std::string& file, const std::vector<DecodedObject>& before,
+                       const std::vector<DecodedObject>& after, std::set<std::string>& changed_kinds) {
+  auto id_of = [](const DecodedObject& d) { return d.kind + "/" + key_of(meta_of(d.object)); };
+  std::map<std::string, uint64_t> old;
+  for (const DecodedObject& d : before) old[id_of(d)] = d.hash;
+  for (const DecodedObject& d : after) {
+    std::string id = id_of(d);
+    auto was = old.find(id);
+    const bool same = was != old.end() && was->second == d.hash;
+    if (was != old.end()) old.erase(was);
+    owners_[id].insert(file);
+    if (same) continue;
+    changed_kinds.insert(d.kind);
+    Object object = d.object;
+    ObjectMeta& meta = meta_of(object);
+    auto [gen, inserted] = generations_.try_emplace(id, Generation{d.spec, 1});
+    if (!inserted && gen->second.spec != d.spec) {
+      gen->second.spec = d.spec;
+      ++gen->second.generation;
     }
+    meta.generation = gen->second.generation;
+    store_.upsert(std::move(object));
   }
-  // An object deleted and created again starts over at generation 1, as in a cluster.
-  for (auto it = generations_.begin(); it != generations_.end();)
-    it = seen.count(it->first) ? std::next(it) : generations_.erase(it);
-  store.complete_namespaces();
-  return store;
+  // What this file no longer holds: gone, unless another file still defines it (then that
+  // file's version is read again on its next change; until then the last one stays).
+  for (const auto& [id, hash] : old) {
+    auto owners = owners_.find(id);
+    if (owners != owners_.end()) owners->second.erase(file);
+    if (owners != owners_.end() && !owners->second.empty()) continue;
+    owners_.erase(id);
+    size_t slash = id.find('/');
+    changed_kinds.insert(id.substr(0, slash));
+    store_.erase(id.substr(0, slash), id.substr(slash + 1));
+    // An object deleted and created again starts over at generation 1, as in a cluster.
+    generations_.erase(id);
+  }
 }
 
 }  // namespace gantry::controller

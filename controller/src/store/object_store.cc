@@ -28,6 +28,20 @@ bool ObjectStore::upsert(Object object) {
       std::move(object));
 }
 
+bool ObjectStore::erase(std::string_view kind, const std::string& key) {
+  if (kind == "Namespace") return namespaces.erase(key) > 0;
+  if (kind == "GatewayClass") return gateway_classes.erase(key) > 0;
+  if (kind == "Gateway") return gateways.erase(key) > 0;
+  if (kind == "HTTPRoute") return http_routes.erase(key) > 0;
+  if (kind == "ReferenceGrant") return reference_grants.erase(key) > 0;
+  if (kind == "Service") return services.erase(key) > 0;
+  if (kind == "EndpointSlice") return endpoint_slices.erase(key) > 0;
+  if (kind == "Secret") return secrets.erase(key) > 0;
+  if (kind == "Ingress") return ingresses.erase(key) > 0;
+  if (kind == "IngressClass") return ingress_classes.erase(key) > 0;
+  return false;
+}
+
 void ObjectStore::complete_namespaces() {
   auto ensure = [this](const std::string& ns) {
     if (ns.empty()) return;

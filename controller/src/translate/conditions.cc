@@ -1,3 +1,5 @@
+#include <re2/re2.h>
+
 #include "context.h"
 
 namespace gantry::controller::translate_detail {
@@ -11,6 +13,13 @@ json::object condition(std::string_view type, bool status, std::string_view reas
                       {"reason", reason},
                       {"message", message},
                       {"observedGeneration", generation}};
+}
+
+std::shared_ptr<const re2::RE2> compile_regex(const Context& ctx, const std::string& pattern) {
+  if (ctx.options.regex_cache) return ctx.options.regex_cache->regex(pattern);
+  re2::RE2::Options opts;
+  opts.set_log_errors(false);
+  return std::make_shared<const re2::RE2>(pattern, opts);
 }
 
 json::object status_item(std::string_view kind, const ObjectMeta& meta, json::object status) {

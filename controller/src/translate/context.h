@@ -11,6 +11,8 @@
 
 #include "gantry/controller/translate/translator.h"
 
+namespace re2 { class RE2; }
+
 namespace gantry::controller::translate_detail {
 
 namespace json = boost::json;
@@ -36,9 +38,10 @@ struct GatewayState {
 struct Context {
   const ObjectStore& store;
   const TranslateOptions& options;
-  routing::Snapshot snapshot;
+  routing::Snapshot snapshot;        // its clusters; the listeners are built in `listeners`
+  routing::Listeners listeners;
   std::map<std::string, uint32_t> clusters;         // cluster name -> index in snapshot.clusters
-  std::map<std::string, uint32_t> bound;            // "address:port" -> index in snapshot.listeners
+  std::map<std::string, uint32_t> bound;            // "address:port" -> index in listeners
   std::map<std::string, std::string> bound_owner;   // "address:port" -> gateway key
   std::map<std::string, GatewayState> gateways;     // our Gateways by "namespace/name"
   std::set<std::string> classes;                    // our GatewayClasses
@@ -68,6 +71,9 @@ std::vector<std::string> intersect_hostnames(const std::optional<std::string>& l
 bool reference_granted(const ObjectStore& store, std::string_view from_group, std::string_view from_kind,
                        std::string_view from_ns, std::string_view to_group, std::string_view to_kind,
                        std::string_view to_ns, std::string_view to_name);
+
+// A compiled regex, from the options' cache when there is one; check ok().
+std::shared_ptr<const re2::RE2> compile_regex(const Context& ctx, const std::string& pattern);
 
 bool selector_matches(const LabelSelector& selector, const std::map<std::string, std::string>& labels);
 

@@ -213,16 +213,16 @@ void translate_gateways(Context& ctx) {
           why = bind + " is held by Gateway " + owner;
           port_problem = why;
         } else {
-          auto [it, inserted] = ctx.bound.try_emplace(bind, static_cast<uint32_t>(ctx.snapshot.listeners.size()));
+          auto [it, inserted] = ctx.bound.try_emplace(bind, static_cast<uint32_t>(ctx.listeners.size()));
           if (inserted) {
             routing::Listener listener;
             listener.name = bind;
             listener.address = state.address;
             listener.port = port;
             listener.tls = https;
-            ctx.snapshot.listeners.push_back(std::move(listener));
+            ctx.listeners.push_back(std::move(listener));
           }
-          routing::Listener& listener = ctx.snapshot.listeners[it->second];
+          routing::Listener& listener = ctx.listeners[it->second];
           if (listener.tls != https) {
             // One port speaks TLS or it does not.
             why = bind + " already serves " + (listener.tls ? "HTTPS" : "HTTP") + " for another listener";

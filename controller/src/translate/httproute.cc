@@ -97,10 +97,8 @@ routing::Filters compile_filters(Context& ctx, const std::vector<HTTPRouteFilter
   return out;
 }
 
-std::shared_ptr<const re2::RE2> compile(const std::string& pattern, std::string& problem) {
-  re2::RE2::Options opts;
-  opts.set_log_errors(false);
-  auto re = std::make_shared<const re2::RE2>(pattern, opts);
+std::shared_ptr<const re2::RE2> compile(const Context& ctx, const std::string& pattern, std::string& problem) {
+  auto re = compile_regex(ctx, pattern);
   if (!re->ok()) {
     problem = "invalid regular expression " + pattern + ": " + re->error();
     return nullptr;
@@ -108,35 +106,35 @@ std::shared_ptr<const re2::RE2> compile(const std::string& pattern, std::string&
   return re;
 }
 
-routing::ValueMatch value_match(const HTTPValueMatch& m, bool header, std::string& problem) {
+routing::ValueMatch value_match(const Context& ctx, const HTTPValueMatch& m, bool header, std::string& problem) {
   routing::ValueMatch v;
   v.name = header ? lower(m.name) : m.name;
   v.value = m.value;
   if (m.type == "RegularExpression") {
     v.type = routing::ValueMatchType::RegularExpression;
-    v.regex = compile(m.value, problem);
+    v.regex = compile(ctx, m.value, problem);
   } else if (m.type != "Exact") {
     problem = "match type " + m.type + " is not supported";
   }
   return v;
 }
 
-routing::RouteMatch route_match(const HTTPRouteMatch& m, std::string& problem) {
+routing::RouteMatch route_match(const Context& ctx, const HTTPRouteMatch& m, std::string& problem) {
   routing::RouteMatch out;
   out.path.value = m.path.value;
   if (m.path.type == "Exact") out.path.type = routing::PathMatchType::Exact;
   else if (m.path.type == "PathPrefix") out.path.type = routing::PathMatchType::PathPrefix;
   else if (m.path.type == "RegularExpression") {
     out.path.type = routing::PathMatchType::RegularExpression;
-    out.path.regex = compile(m.path.value, problem);
+    out.path.regex = compile(ctx, m.path.value, problem);
   } else {
     problem = "path match type " + m.path.type + " is not supported";
   }
   if (out.path.type != routing::PathMatchType::RegularExpression && !m.path.value.starts_with("/"))
     problem = "path " + m.path.value + " must start with /";
   out.method = m.method.value_or("");
-  for (const auto& h : m.headers) out.headers.push_back(value_match(h, true, problem));
-  for (const auto& q : m.query_params) out.query.push_back(value_match(q, false, problem));
+  for (const auto& h : m.headers) out.headers.push_back(value_match(ctx, h, true, problem));
+  for (const auto& q : m.query_params) out.query.push_back(value_match(ctx, q, false, problem));
   return out;
 }
 
@@ -170,7 +168,7 @@ bool kind_allowed(const ListenerState& ls) {
 
 void add_routes(Context& ctx, const ListenerState& ls, const std::vector<std::string>& hostnames,
                 const HTTPRoute& route, const std::vector<CompiledRule>& rules) {
-  routing::ListenerScope& scope = ctx.snapshot.listeners[ls.snapshot_listener].scopes[ls.scope];
+  routing::ListenerScope& scope = ctx.listeners[ls.snapshot_listener].scopes[ls.scope];
   for (const std::string& host : hostnames) {
     auto [it, inserted] = ctx.vhosts.try_emplace({ls.snapshot_listener, ls.scope, host},
                                                  static_cast<uint32_t>(scope.vhosts.size()));
@@ -205,7 +203,7 @@ void translate_http_routes(Context& ctx, json::array& out) {
     for (const HTTPRouteRule& rule : route.rules) {
       CompiledRule cr;
       if (rule.matches.empty()) cr.matches.push_back(routing::RouteMatch{});
-      for (const auto& m : rule.matches) cr.matches.push_back(route_match(m, match_problem));
+      for (const auto& m : rule.matches) cr.matches.push_back(route_match(ctx, m, match_problem));
       cr.filters = compile_filters(ctx, rule.filters, route.meta.ns, match_problem, refs_reason, refs_message);
       if (rule.timeouts.request) {
         auto ms = routing::parse_duration_ms(*rule.timeouts.request);

@@ -67,7 +67,7 @@ routing::ListenerScope* add_listener(Context& ctx, const Bind& bind, bool https,
     return nullptr;
   }
   ctx.bound_owner[bind.name] = "ingress";
-  ctx.bound[bind.name] = static_cast<uint32_t>(ctx.snapshot.listeners.size());
+  ctx.bound[bind.name] = static_cast<uint32_t>(ctx.listeners.size());
   routing::Listener l;
   l.name = bind.name;
   l.address = bind.address;
@@ -79,8 +79,8 @@ routing::ListenerScope* add_listener(Context& ctx, const Bind& bind, bool https,
   scope.port = bind.port;
   scope.host_depth = routing::WildcardDepth::OneLabel;
   l.scopes.push_back(std::move(scope));
-  ctx.snapshot.listeners.push_back(std::move(l));
-  return &ctx.snapshot.listeners.back().scopes.back();
+  ctx.listeners.push_back(std::move(l));
+  return &ctx.listeners.back().scopes.back();
 }
 
 std::string path_key(const std::string& host, const std::string& path, const std::string& type) {
@@ -311,7 +311,7 @@ void translate_ingresses(Context& ctx, json::array& out) {
     }
     if (!status_address) status_address = bind->address;
     emit_ingress_routes(ctx, hosts, https, *scope);
-    if (https) ctx.snapshot.listeners.back().sni_certificates = certificates;
+    if (https) ctx.listeners.back().sni_certificates = certificates;
   }
 
   for (OurIngress& o : ours) {

@@ -75,13 +75,11 @@ std::optional<routing::Mirror> make_mirror(Context& ctx, OurIngress& o) {
   return m;
 }
 
-std::shared_ptr<const re2::RE2> ingress_regex(const std::string& path, std::string& problem) {
-  re2::RE2::Options opts;
-  opts.set_log_errors(false);
+std::shared_ptr<const re2::RE2> ingress_regex(const Context& ctx, const std::string& path, std::string& problem) {
   // nginx `location ~* "^path"`: case-insensitive, anchored at the start only. The routing
   // table matches whole paths, so the rest of the path is allowed explicitly; captures keep
   // their numbers. The flags are in the text because the path index compiles the text.
-  auto re = std::make_shared<const re2::RE2>("(?i)(?:" + path + ").*", opts);
+  auto re = compile_regex(ctx, "(?i)(?:" + path + ").*");
   if (!re->ok()) {
     problem = re->error();
     return nullptr;
@@ -117,7 +115,7 @@ void emit_ingress_routes(Context& ctx, const std::map<std::string, IngressHost>&
       routing::Route r;
       if (regex_mode) {
         std::string problem;
-        auto re = ingress_regex(p.path, problem);
+        auto re = ingress_regex(ctx, p.path, problem);
         if (!re) {
           if (!https) o.warn("InvalidPath", "host " + (host.empty() ? "*" : host) + ": path " + p.path +
                                                 " is not a valid regular expression (" + problem + "): not routed");

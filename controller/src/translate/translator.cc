@@ -43,7 +43,7 @@ Result<std::map<uint16_t, uint16_t>> parse_port_map(std::string_view text) {
 
 TranslateResult translate(const ObjectStore& store, const TranslateOptions& options) {
   using namespace translate_detail;
-  Context ctx{store, options, {}, {}, {}, {}, {}, {}, {}};
+  Context ctx{store, options, {}, {}, {}, {}, {}, {}, {}, {}};
   json::array classes, gateways, routes, ingresses;
   translate_gateway_classes(ctx, classes);
   translate_gateways(ctx);
@@ -54,8 +54,10 @@ TranslateResult translate(const ObjectStore& store, const TranslateOptions& opti
   TranslateResult result;
   for (auto* part : {&classes, &gateways, &routes, &ingresses})
     for (auto& item : *part) result.status.push_back(std::move(item));
-  routing::finalize(ctx.snapshot);
+  routing::finalize(ctx.listeners, options.regex_cache);
+  if (options.regex_cache) options.regex_cache->sweep();
   result.snapshot = std::move(ctx.snapshot);
+  result.snapshot.listeners = std::make_shared<const routing::Listeners>(std::move(ctx.listeners));
   return result;
 }
 

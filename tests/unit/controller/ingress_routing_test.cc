@@ -52,8 +52,7 @@ std::string serve(const Row& row) {
   for (auto& d : parsed->objects) store.upsert(std::move(d.object));
   store.complete_namespaces();
   TranslateResult result = translate(store, TranslateOptions{});
-  routing::finalize(result.snapshot);
-  for (const routing::Listener& l : result.snapshot.listeners) {
+  for (const routing::Listener& l : *result.snapshot.listeners) {
     if (l.name != "0.0.0.0:80") continue;
     char buf[256];
     std::string_view host = routing::normalize_host(row.host, buf, sizeof buf);

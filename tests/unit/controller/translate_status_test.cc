@@ -289,16 +289,16 @@ TEST(FileSource, GenerationGrowsWhenSpecChanges) {
   FileSource source({dir.string()});
   write("80");
   ASSERT_TRUE(source.scan().changed);
-  EXPECT_EQ(source.build_store().services.at("default/s").meta.generation, 1);
+  EXPECT_EQ(source.store().services.at("default/s").meta.generation, 1);
   write("8080");
   ASSERT_TRUE(source.scan().changed);
-  EXPECT_EQ(source.build_store().services.at("default/s").meta.generation, 2);
+  EXPECT_EQ(source.store().services.at("default/s").meta.generation, 2);
   std::ofstream(dir / "s.yaml") << "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 8080}]\n";
   ScanReport bad = source.scan();
   ASSERT_EQ(bad.errors.size(), 1u);
   EXPECT_NE(bad.errors[0].find("s.yaml:"), std::string::npos) << bad.errors[0];
   // The broken file keeps its last good objects.
-  EXPECT_EQ(source.build_store().services.at("default/s").meta.generation, 2);
+  EXPECT_EQ(source.store().services.at("default/s").meta.generation, 2);
   fs::remove_all(dir);
 }
 

@@ -77,20 +77,21 @@ TEST(RouteMatcher, FirstSortedRouteWins) {
   v.routes = {prefix, exact};
   scope.vhosts.push_back(v);
   l.scopes.push_back(scope);
-  s.listeners.push_back(l);
-  finalize(s);
+  Listeners listeners{l};
+  finalize(listeners);
+  s.listeners = std::make_shared<const Listeners>(std::move(listeners));
   RequestView req;
   req.method = "GET";
   req.path = "/a/b";
-  const Route* r = match_route(s.listeners[0], "any.host", req);
+  const Route* r = match_route((*s.listeners)[0], "any.host", req);
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(r->match.path.type, E);
   req.path = "/a/c";
-  r = match_route(s.listeners[0], "any.host", req);
+  r = match_route((*s.listeners)[0], "any.host", req);
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(r->match.path.type, P);
   req.path = "/b";
-  EXPECT_EQ(match_route(s.listeners[0], "any.host", req), nullptr);
+  EXPECT_EQ(match_route((*s.listeners)[0], "any.host", req), nullptr);
 }
 
 }  // namespace

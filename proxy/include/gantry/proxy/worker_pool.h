@@ -14,6 +14,7 @@
 namespace gantry::proxy {
 
 class Worker;
+class TlsContexts;
 
 struct Counters {
   uint64_t connections = 0;
@@ -47,6 +48,7 @@ class WorkerPool {
   ProxyOptions options_;
   std::vector<std::unique_ptr<Worker>> workers_;
   uint64_t published_ = 0;
+  std::shared_ptr<const TlsContexts> tls_;  // of the last published snapshot's listeners
 };
 
 }  // namespace gantry::proxy

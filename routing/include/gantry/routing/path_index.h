@@ -20,10 +20,12 @@ namespace re2 { class RE2; }
 namespace gantry::routing {
 
 struct Route;
+class RegexCache;
 
 class PathIndex {
  public:
-  void build(const std::vector<Route>& routes);
+  // `cache`, when given, supplies the regex automaton (shared with earlier snapshots).
+  void build(const std::vector<Route>& routes, RegexCache* cache = nullptr);
   // The index into `routes` of the route that serves the request, or -1.
   int find(const std::vector<Route>& routes, const RequestView& request) const;
 

@@ -24,6 +24,8 @@
 
 namespace gantry::routing {
 
+class RegexCache;
+
 struct Endpoint {
   std::string host;  // an IP literal, or a DNS name (ExternalName Services)
   uint16_t port = 0;
@@ -122,16 +124,22 @@ struct Listener {
   HostIndex sni_index{WildcardDepth::OneLabel};  // built by finalize
 };
 
+using Listeners = std::vector<Listener>;
+
+// The listeners (routes and certificates) are shared between snapshots that differ only in
+// their clusters' endpoints: an EndpointSlice change publishes a new snapshot with the
+// same listeners, copying nothing of the route table.
 struct Snapshot {
   uint64_t version = 0;
-  std::vector<Listener> listeners;
+  std::shared_ptr<const Listeners> listeners = std::make_shared<const Listeners>();
   std::vector<Cluster> clusters;
 };
 
 using SnapshotPtr = std::shared_ptr<const Snapshot>;
 
 // Sorts every virtual host's routes by precedence and builds the host indexes.
-// Called once by the translator after it filled the snapshot.
-void finalize(Snapshot& snapshot);
+// Called once by the translator after it filled the listeners.
+// `cache`: regex automata shared with earlier translations.
+void finalize(Listeners& listeners, RegexCache* cache = nullptr);
 
 }  // namespace gantry::routing

@@ -30,9 +30,12 @@ class FileSource {
   // new inode even when size and time match.
   ScanReport scan();
 
-  // The objects of the last good version of every file. In file mode the controller keeps
+  // The objects of the last good version of every file, kept up to date by scan(): a
+  // changed file upserts and deletes only its own objects, so the cost of a change is the
+  // size of the file, not of the whole tree. In file mode the controller keeps
   // metadata.generation itself: 1 when an object first appears, +1 when its spec changes.
-  ObjectStore build_store();
+  // An object defined in two files is the later file's (by path) while both hold it.
+  const ObjectStore& store() const { return store_; }
 
  private:
   struct FileState {
@@ -45,9 +48,15 @@ class FileSource {
     int64_t generation = 1;
   };
 
+  // Applies one file's new objects over its old ones (either may be empty).
+  void apply(const std::string& file, const std::vector<DecodedObject>& before, const std::vector<DecodedObject>& after,
+             std::set<std::string>& changed_kinds);
+
   std::vector<std::string> paths_;
   std::map<std::string, FileState> files_;
   std::map<std::string, Generation> generations_;  // "Kind/namespace/name"
+  std::map<std::string, std::set<std::string>> owners_;  // "Kind/namespace/name" -> files holding it
+  ObjectStore store_;
 };
 
 }  // namespace gantry::controller

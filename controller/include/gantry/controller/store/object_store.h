@@ -23,6 +23,8 @@ struct ObjectStore {
 
   // Returns false when an object of that kind and key was already present (replaced).
   bool upsert(Object object);
+  // Removes the object of `kind` ("Service", "HTTPRoute", ...) and key; false if absent.
+  bool erase(std::string_view kind, const std::string& key);
 
   // Every namespace an object lives in gets a Namespace entry, and every Namespace the
   // label kubernetes.io/metadata.name, as the API server does since Kubernetes 1.22.

@@ -10,6 +10,7 @@
 
 #include "gantry/common/result.h"
 #include "gantry/controller/store/object_store.h"
+#include "gantry/routing/regex_cache.h"
 #include "gantry/routing/snapshot.h"
 
 namespace gantry::controller {
@@ -31,6 +32,9 @@ struct TranslateOptions {
   std::string publish_status_address;                    // Ingress status address; "": the listener's
   std::map<uint16_t, uint16_t> port_map;
   std::optional<AddressPool> address_pool;
+  // Compiled regexes kept across translations (the serve loop's); null compiles afresh.
+  // The output is the same either way.
+  routing::RegexCache* regex_cache = nullptr;
 };
 
 struct TranslateResult {

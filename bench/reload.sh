@@ -17,22 +17,24 @@ trap '[ -f run/reload-gantry.pid ] && kill "$(cat run/reload-gantry.pid)" 2>/dev
 rss() { awk '/VmRSS/{print $2}' /proc/$1/status; }
 echo "routes,mode,changes,p50,p99,max,failures,rss_start_kb,rss_end_kb" > reload.csv
 for n in $SIZES; do
+  # A directory of its own: no other gantry watching it.
   ./gen-routes.sh "$n"
+  rm -rf run/reload && mkdir -p run/reload && cp run/gantry/*.yaml run/reload/
   {
     for s in be-a:8081 be-b:8082; do
       printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {name: %s, namespace: default}\nspec: {ports: [{name: http, port: 8080}]}\n' "${s%%:*}"
       printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: %s-1, namespace: default, labels: {kubernetes.io/service-name: %s}}\naddressType: IPv4\nendpoints: [{addresses: [127.0.0.1]}]\nports: [{name: http, port: %s}]\n' "${s%%:*}" "${s%%:*}" "${s##*:}"
     done
-  } > run/gantry/reload-services.yaml
-  taskset -c 0 ../build/cmd/gantry serve --manifests run/gantry --workers 1 --admin 127.0.0.1:9906 > logs/reload-gantry-$n.log 2>&1 &
+  } > run/reload/reload-services.yaml
+  taskset -c 0 ../build/cmd/gantry serve --manifests run/reload --workers 1 --admin 127.0.0.1:9906 > logs/reload-gantry-$n.log 2>&1 &
   echo $! > run/reload-gantry.pid
   for _ in $(seq 300); do curl -sf http://127.0.0.1:9906/readyz >/dev/null && break; sleep 0.1; done
   pid=$(cat run/reload-gantry.pid); start=$(rss "$pid")
   lines=()
   for mode in add move endpoints; do
-    lines+=("$(taskset -c 1 ../build/bench/reload_latency --dir run/gantry --mode $mode --changes 100 --backend-ports 8081,8082)")
+    lines+=("$(taskset -c 1 ../build/bench/reload_latency --dir run/reload --mode $mode --changes 100 --backend-ports 8081,8082)")
   done
   end=$(rss "$pid")
   for l in "${lines[@]}"; do echo "$n,$l,$start,$end" | tee -a reload.csv; done
-  kill "$pid"; wait "$pid" 2>/dev/null; rm -f run/reload-gantry.pid run/gantry/reload-*.yaml
+  kill "$pid"; wait "$pid" 2>/dev/null; rm -f run/reload-gantry.pid
 done

@@ -135,7 +135,8 @@ churn haproxy-api 9021 5
 churn gantry 9031 5
 rm -f run/gantry/churn-*.yaml
 
-# --- live reconfiguration (Gantry alone) ---------------------------------------------
+# --- live reconfiguration (Gantry alone: the gantry above would translate every change too)
+[ -f run/gantry.pid ] && kill "$(cat run/gantry.pid)" 2>/dev/null && rm -f run/gantry.pid
 ./reload.sh
 
 # --- router micro-benchmark ----------------------------------------------------------

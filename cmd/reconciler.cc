@@ -1,8 +1,18 @@
 #include "reconciler.h"
 
+#include <malloc.h>
+
 #include "gantry/common/log.h"
 
 namespace gantry::cmd {
+
+std::optional<std::chrono::steady_clock::time_point> Reconciler::trim_due() const { return trim_after_; }
+
+void Reconciler::trim(std::chrono::steady_clock::time_point now) {
+  if (!trim_after_ || now < *trim_after_) return;
+  trim_after_.reset();
+  malloc_trim(0);
+}
 
 void Reconciler::release_retired() {
   if (retiring_ && pool_.caught_up()) retiring_.reset();
@@ -49,6 +59,7 @@ void Reconciler::publish(routing::Snapshot snapshot, std::shared_ptr<const boost
   auto published = std::chrono::steady_clock::now();
   freed.reset();
   old_status.reset();
+  trim_after_ = published + kTrimAfterQuiet;
   auto us = [](auto a, auto b) { return std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(b - a).count()); };
   log::info("published snapshot version " + std::to_string(version_) + " (" + how + " " + us(started, built) +
             " us, publish " + us(built, published) + " us)");

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "admin.h"
 #include "gantry/controller/sources/file_source.h"
@@ -28,6 +29,12 @@ class Reconciler {
   // on, so freeing a large table (thousands of compiled regexes) never stalls a worker.
   bool retiring() const { return retiring_ != nullptr; }
   void release_retired();
+  // Parsing and translating a large tree leaves its peak in malloc's free lists. Once the
+  // changes have been quiet for a while it is handed back, so the resident size follows
+  // the live configuration; not between changes of a burst, which would fault it all in
+  // again.
+  std::optional<std::chrono::steady_clock::time_point> trim_due() const;
+  void trim(std::chrono::steady_clock::time_point now);
 
  private:
   void publish(routing::Snapshot snapshot, std::shared_ptr<const boost::json::array> status,
@@ -38,6 +45,8 @@ class Reconciler {
   routing::RegexCache regexes_;  // across translations: a change compiles only its new patterns
   proxy::WorkerPool& pool_;
   StatusBoard& board_;
+  static constexpr std::chrono::seconds kTrimAfterQuiet{1};
+  std::optional<std::chrono::steady_clock::time_point> trim_after_;
   uint64_t version_ = 0;
   routing::SnapshotPtr live_, retiring_;
   std::shared_ptr<const boost::json::array> status_;

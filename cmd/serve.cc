@@ -84,10 +84,15 @@ int run_serve(const Flags& flags) {
     else if (!watch.ok())
       timeout_ms = flags.scan_interval_ms;
     if (reconciler.retiring() && (timeout_ms < 0 || timeout_ms > 20)) timeout_ms = 20;  // free the old snapshot soon
+    if (auto trim = reconciler.trim_due(); trim && !debounce.pending()) {
+      int until = static_cast<int>(std::max<int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(*trim - now).count()));
+      if (timeout_ms < 0 || until < timeout_ms) timeout_ms = until;
+    }
     pollfd fds[2] = {{sigfd, POLLIN, 0}, {watch.fd(), POLLIN, 0}};
     int n = ::poll(fds, watch.ok() ? 2 : 1, timeout_ms);
     now = Clock::now();
     reconciler.release_retired();
+    if (!debounce.pending()) reconciler.trim(now);
     bool force = false, stop = false;
     if (n > 0 && (fds[0].revents & POLLIN)) {
       signalfd_siginfo info;

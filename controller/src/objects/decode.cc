@@ -467,9 +467,13 @@ Result<std::optional<DecodedObject>> decode_object(const json::value& value, std
     if (!object) return std::optional<DecodedObject>{};
     int line = lines ? lines->find(&value, 0) : 0;
     meta_of(*object).source = line > 0 ? std::string(file) + ":" + std::to_string(line) : std::string(file);
-    uint64_t hash = 1469598103934665603ull;  // FNV-1a
-    for (unsigned char c : json::serialize(value)) hash = (hash ^ c) * 1099511628211ull;
-    return std::optional<DecodedObject>{DecodedObject{std::move(*object), kind, spec_text(o), hash}};
+    auto fnv1a = [](const std::string& text) {
+      uint64_t h = 1469598103934665603ull;
+      for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+      return h;
+    };
+    return std::optional<DecodedObject>{
+        DecodedObject{std::move(*object), kind, fnv1a(spec_text(o)), fnv1a(json::serialize(value))}};
   } catch (const DecodeFailure& f) {
     const json::value* md = o.if_contains("metadata");
     const json::value* nm = md && md->is_object() ? md->get_object().if_contains("name") : nullptr;

@@ -79,8 +79,7 @@ ScanReport FileSource::scan() {
     }
     for (auto& note : parsed->ignored) report.notes.push_back(std::move(note));
     std::set<std::string> kinds;
-    apply(path, state.objects, parsed->objects, kinds);
-    state.objects = std::move(parsed->objects);
+    state.objects = apply(path, state.objects, std::move(parsed->objects), kinds);
     if (kinds.empty()) continue;  // rewritten with the same objects (a touch, a reformat)
     report.changed_kinds.insert(kinds.begin(), kinds.end());
     report.changed = true;
@@ -89,28 +88,27 @@ ScanReport FileSource::scan() {
   return report;
 }
 
-void FileSource::apply(const std::string& file, const std::vector<DecodedObject>& before,
-                       const std::vector<DecodedObject>& after, std::set<std::string>& changed_kinds) {
-  auto id_of = [](const DecodedObject& d) { return d.kind + "/" + key_of(meta_of(d.object)); };
+std::vector<FileSource::Held> FileSource::apply(const std::string& file, const std::vector<Held>& before,
+                                                std::vector<DecodedObject> after, std::set<std::string>& changed_kinds) {
   std::map<std::string, uint64_t> old;
-  for (const DecodedObject& d : before) old[id_of(d)] = d.hash;
-  for (const DecodedObject& d : after) {
-    std::string id = id_of(d);
+  for (const Held& h : before) old[h.id] = h.hash;
+  std::vector<Held> now;
+  for (DecodedObject& d : after) {
+    std::string id = d.kind + "/" + key_of(meta_of(d.object));
+    now.push_back({id, d.hash});
     auto was = old.find(id);
     const bool same = was != old.end() && was->second == d.hash;
     if (was != old.end()) old.erase(was);
     owners_[id].insert(file);
     if (same) continue;
     changed_kinds.insert(d.kind);
-    Object object = d.object;
-    ObjectMeta& meta = meta_of(object);
-    auto [gen, inserted] = generations_.try_emplace(id, Generation{d.spec, 1});
-    if (!inserted && gen->second.spec != d.spec) {
-      gen->second.spec = d.spec;
+    auto [gen, inserted] = generations_.try_emplace(id, Generation{d.spec_hash, 1});
+    if (!inserted && gen->second.spec_hash != d.spec_hash) {
+      gen->second.spec_hash = d.spec_hash;
       ++gen->second.generation;
     }
-    meta.generation = gen->second.generation;
-    store_.upsert(std::move(object));
+    meta_of(d.object).generation = gen->second.generation;
+    store_.upsert(std::move(d.object));
   }
   // What this file no longer holds: gone, unless another file still defines it (then that
   // file's version is read again on its next change; until then the last one stays).
@@ -125,6 +123,7 @@ void FileSource::apply(const std::string& file, const std::vector<DecodedObject>
     // An object deleted and created again starts over at generation 1, as in a cluster.
     generations_.erase(id);
   }
+  return now;
 }
 
 }  // namespace gantry::controller

@@ -22,8 +22,8 @@ using Object = std::variant<Namespace, GatewayClass, Gateway, HTTPRoute, Referen
 struct DecodedObject {
   Object object;
   std::string kind;
-  std::string spec;  // the spec (or the whole object for kinds without one), serialized: generation tracking
-  uint64_t hash = 0;  // of the whole object as written: tells a changed object from an unchanged one
+  uint64_t spec_hash = 0;  // of the spec (or the whole object for kinds without one): generation tracking
+  uint64_t hash = 0;       // of the whole object as written: tells a changed object from an unchanged one
 };
 
 const ObjectMeta& meta_of(const Object& object);

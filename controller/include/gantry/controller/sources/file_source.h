@@ -38,19 +38,25 @@ class FileSource {
   const ObjectStore& store() const { return store_; }
 
  private:
+  // What a file's last good version held: the objects themselves live in the store only.
+  struct Held {
+    std::string id;  // "Kind/namespace/name"
+    uint64_t hash = 0;
+  };
   struct FileState {
     uint64_t dev = 0, ino = 0, size = 0;
     int64_t mtime_ns = 0;
-    std::vector<DecodedObject> objects;  // last good
+    std::vector<Held> objects;  // last good
   };
   struct Generation {
-    std::string spec;
+    uint64_t spec_hash = 0;
     int64_t generation = 1;
   };
 
   // Applies one file's new objects over its old ones (either may be empty).
-  void apply(const std::string& file, const std::vector<DecodedObject>& before, const std::vector<DecodedObject>& after,
-             std::set<std::string>& changed_kinds);
+  // Returns what the file now holds.
+  std::vector<Held> apply(const std::string& file, const std::vector<Held>& before, std::vector<DecodedObject> after,
+                          std::set<std::string>& changed_kinds);
 
   std::vector<std::string> paths_;
   std::map<std::string, FileState> files_;

@@ -115,6 +115,18 @@ TEST_F(ReloadTest, AVolumesDataSymlinkSwapIsServed) {
   EXPECT_TRUE(served_within(vg.port, "vol.example.com", "/", "b-1-a")) << vg.log();
 }
 
+TEST_F(ReloadTest, AManifestsPathThatIsALinkIsWatchedThroughIt) {
+  fs::path real = dir_.path() / "real", link = dir_.path() / "link";
+  fs::create_directories(real);
+  write_file(real / "l.yaml", route("l", "l.example.com", "a"));
+  fs::create_directory_symlink(real, link);
+  Gantry lg(manifests_, {"--scan-interval", "60000", "--manifests", link.string()});
+  ASSERT_TRUE(lg.wait_ready()) << lg.log();
+  ASSERT_TRUE(served_within(lg.port, "l.example.com", "/", "a-1-a")) << lg.log();
+  write_file(real / "l.yaml", route("l", "l.example.com", "b"));
+  EXPECT_TRUE(served_within(lg.port, "l.example.com", "/", "b-1-a")) << lg.log();
+}
+
 TEST_F(ReloadTest, AnEndpointSliceChangeTranslatesNothing) {
   ASSERT_EQ(pod_of(gantry_->port, "stable.example.com", "/"), "a-1-a");
   uint64_t translations = metric(*gantry_, "gantry_translations_total");

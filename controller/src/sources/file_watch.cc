@@ -12,7 +12,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr uint32_t kMask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO |
-                           IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_DONT_FOLLOW;
+                           IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF;  // a --manifests path that is a link is followed
 
 }  // namespace
 

@@ -143,6 +143,19 @@ if os.path.exists("route_match.csv"):
     for k, v in table.items():
         out.append(f"| {k} | " + " | ".join(f"{v.get(n, float('nan')):.0f}" for n in ("1", "1000", "10000", "100000")) + " |")
 
+if os.path.exists("translate.csv"):
+    out.append("\n## Translation alone (Google Benchmark, ms per full translate(); N host + N prefix + N regex routes)\n")
+    out.append("| routes (of each kind) | no regex cache | with the serve loop's regex cache |")
+    out.append("|---|---|---|")
+    tr = defaultdict(dict)
+    for line in open("translate.csv"):
+        if not line.startswith('"BM_Translate'): continue
+        parts = line.split(","); name = parts[0].strip('"')
+        n = name.split("routes:")[1].split("/")[0]; c = name.split("cache:")[1]
+        tr[n][c] = float(parts[3])
+    for n, v in tr.items():
+        out.append(f"| {n} | {v.get('0', float('nan')):.1f} | {v.get('1', float('nan')):.1f} |")
+
 def target(name, ok, detail):
     return f"| {name} | {'met' if ok else ('not yet' if ok is None else 'not met')} | {detail} |"
 out.append("\n## Targets\n")

@@ -141,6 +141,7 @@ rm -f run/gantry/churn-*.yaml
 
 # --- router micro-benchmark ----------------------------------------------------------
 ../build/bench/route_match_bench --benchmark_min_time=0.1 --benchmark_format=csv > route_match.csv 2>/dev/null
+taskset -c 0 ../build/bench/translate_bench --benchmark_min_time=0.5 --benchmark_format=csv > translate.csv 2>/dev/null
 
 python3 report.py "$ROUNDS" "$D" "$C" "$N" "$IDLE"
 echo "wrote ../BENCHMARKS.md"

@@ -1,10 +1,30 @@
 #include "gantry/routing/snapshot.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <vector>
 
 #include "gantry/routing/regex_cache.h"
 
 namespace gantry::routing {
+namespace {
+
+// Routes are large: sort their positions, then move each route once.
+void sort_by_precedence(std::vector<Route>& routes) {
+  std::vector<uint32_t> order(routes.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return routes[a].precedence < routes[b].precedence; });
+  bool sorted = true;
+  for (uint32_t i = 0; i < order.size() && sorted; ++i) sorted = order[i] == i;
+  if (sorted) return;
+  std::vector<Route> out;
+  out.reserve(routes.size());
+  for (uint32_t i : order) out.push_back(std::move(routes[i]));
+  routes = std::move(out);
+}
+
+}  // namespace
 
 void finalize(Listeners& listeners, RegexCache* cache) {
   for (Listener& listener : listeners) {
@@ -18,8 +38,7 @@ void finalize(Listeners& listeners, RegexCache* cache) {
       scope.vhost_index = HostIndex(scope.host_depth);
       for (uint32_t v = 0; v < scope.vhosts.size(); ++v) {
         VirtualHost& vhost = scope.vhosts[v];
-        std::stable_sort(vhost.routes.begin(), vhost.routes.end(),
-                         [](const Route& a, const Route& b) { return a.precedence < b.precedence; });
+        sort_by_precedence(vhost.routes);
         for (Route& route : vhost.routes) {
           route.total_weight = 0;
           for (const WeightedCluster& wc : route.backends) route.total_weight += wc.weight;

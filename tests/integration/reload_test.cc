@@ -131,6 +131,8 @@ TEST_F(ReloadTest, AnEndpointSliceChangeTranslatesNothing) {
   ASSERT_EQ(pod_of(gantry_->port, "stable.example.com", "/"), "a-1-a");
   uint64_t translations = metric(*gantry_, "gantry_translations_total");
   uint64_t updates = metric(*gantry_, "gantry_endpoint_updates_total");
+  ASSERT_NE(translations, ~0ull) << "no gantry_translations_total in /metrics";
+  ASSERT_NE(updates, ~0ull) << "no gantry_endpoint_updates_total in /metrics";
   // Service a's endpoints move to b's echo: only an EndpointSlice changes.
   std::string base = read_file(manifests_ / "base.yaml");
   std::string a_slice = "name: http, port: " + std::to_string(echoes_[0]->port) + "}]";

@@ -15,6 +15,11 @@ json::object condition(std::string_view type, bool status, std::string_view reas
                       {"observedGeneration", generation}};
 }
 
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
 std::shared_ptr<const re2::RE2> compile_regex(const Context& ctx, const std::string& pattern) {
   if (ctx.options.regex_cache) return ctx.options.regex_cache->regex(pattern);
   re2::RE2::Options opts;

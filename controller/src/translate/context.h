@@ -72,6 +72,9 @@ bool reference_granted(const ObjectStore& store, std::string_view from_group, st
                        std::string_view from_ns, std::string_view to_group, std::string_view to_kind,
                        std::string_view to_ns, std::string_view to_name);
 
+// ASCII lowercase: host names and header names compare case-insensitively.
+std::string lower(std::string s);
+
 // A compiled regex, from the options' cache when there is one; check ok().
 std::shared_ptr<const re2::RE2> compile_regex(const Context& ctx, const std::string& pattern);
 

@@ -10,11 +10,6 @@
 namespace gantry::controller::translate_detail {
 namespace {
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 struct CompiledRule {
   std::vector<routing::RouteMatch> matches;
   std::vector<routing::WeightedCluster> backends;

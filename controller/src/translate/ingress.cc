@@ -89,20 +89,18 @@ std::string path_key(const std::string& host, const std::string& path, const std
 
 std::string ingress_key(const Ingress& ing) { return ing.meta.ns + "/" + ing.meta.name; }
 
-routing::Canary make_canary(OurIngress& o, uint32_t cluster) {
+// The canary Ingress's choice rules; its backend cluster is set per path.
+routing::Canary make_canary(const Context& ctx, OurIngress& o) {
   const IngressAnnotations& a = o.annotations;
   routing::Canary c;
-  c.cluster = cluster;
   c.source = ingress_key(*o.ingress);
   c.header = a.canary_header;
   c.header_value = a.canary_header_value;
   if (!a.canary_header_pattern.empty() && a.canary_header_value.empty()) {
-    re2::RE2::Options opts;
-    opts.set_log_errors(false);
-    auto re = std::make_shared<const re2::RE2>(a.canary_header_pattern, opts);
+    auto re = compile_regex(ctx, a.canary_header_pattern);
     if (re->ok()) {
       c.header_pattern = re;
-    } else if (!c.pattern_invalid) {
+    } else {
       c.pattern_invalid = true;
       o.warn("AnnotationInvalidValue", std::string(kNginxPrefix) + "canary-by-header-pattern: '" +
                                            a.canary_header_pattern + "' is not a valid RE2 expression (" + re->error() +
@@ -117,10 +115,6 @@ routing::Canary make_canary(OurIngress& o, uint32_t cluster) {
 
 }  // namespace
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 void translate_ingresses(Context& ctx, json::array& out) {
   std::vector<OurIngress> ours;
@@ -234,6 +228,7 @@ void translate_ingresses(Context& ctx, json::array& out) {
   for (OurIngress& o : ours) {
     if (!o.annotations.canary) continue;
     const Ingress& ing = *o.ingress;
+    std::optional<routing::Canary> rules;  // made (and its pattern reported) once per Ingress
     for (const IngressRule& rule : ing.rules) {
       std::string host = lower(rule.host);
       for (const HTTPIngressPath& path : rule.paths) {
@@ -254,7 +249,10 @@ void translate_ingresses(Context& ctx, json::array& out) {
           continue;
         }
         auto cluster = backend_cluster(o, path.backend);
-        if (cluster) main->canary = make_canary(o, *cluster);
+        if (!cluster) continue;
+        if (!rules) rules = make_canary(ctx, o);
+        main->canary = *rules;
+        main->canary->cluster = *cluster;
       }
     }
     if (ing.rules.empty()) o.warn("CanaryWithoutMain", "a canary Ingress without rules does nothing");

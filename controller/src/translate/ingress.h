@@ -53,6 +53,5 @@ void resolve_ingress_tls(const Context& ctx, std::vector<OurIngress>& ours, std:
 void emit_ingress_routes(Context& ctx, const std::map<std::string, IngressHost>& hosts, bool https,
                          routing::ListenerScope& scope);
 
-std::string lower(std::string s);
 
 }  // namespace gantry::controller::translate_detail

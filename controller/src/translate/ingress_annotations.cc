@@ -3,6 +3,8 @@
 // never dropped silently.
 #include "ingress_annotations.h"
 
+#include "context.h"
+
 #include <algorithm>
 #include <set>
 #include <tuple>
@@ -112,8 +114,7 @@ IngressAnnotations parse_ingress_annotations(const std::map<std::string, std::st
 
   flag("canary", a.canary);
   text("canary-by-header", a.canary_header);
-  std::transform(a.canary_header.begin(), a.canary_header.end(), a.canary_header.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  a.canary_header = lower(std::move(a.canary_header));
   text("canary-by-header-value", a.canary_header_value);
   text("canary-by-header-pattern", a.canary_header_pattern);
   text("canary-by-cookie", a.canary_cookie);

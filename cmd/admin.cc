@@ -125,6 +125,8 @@ Result<bool> Admin::start(const std::string& address) {
            std::to_string(c.mirrors_skipped) + "\n";
     out += "# TYPE gantry_tls_handshake_failures_total counter\ngantry_tls_handshake_failures_total " +
            std::to_string(c.tls_handshake_failures) + "\n";
+    out += "# TYPE gantry_tls_contexts_built_total counter\ngantry_tls_contexts_built_total " +
+           std::to_string(c.tls_contexts_built) + "\n";
     out += "# TYPE gantry_config_errors gauge\ngantry_config_errors " + std::to_string(board_.errors().size()) + "\n";
     auto [version, at] = board_.published();
     out += "# TYPE gantry_snapshot_version gauge\ngantry_snapshot_version " + std::to_string(version) + "\n";

@@ -14,6 +14,22 @@ void Reconciler::trim(std::chrono::steady_clock::time_point now) {
   malloc_trim(0);
 }
 
+void Reconciler::show(const std::map<std::string, std::string>& unbound, const std::vector<std::string>& errors) {
+  auto status = status_;
+  if (!unbound.empty())
+    status = std::make_shared<const boost::json::array>(controller::mark_unbound(*status_, *live_->listeners, unbound));
+  board_.publish(std::move(status), live_, errors);
+  if (unbound.empty()) bind_retry_after_.reset();
+  else bind_retry_after_ = std::chrono::steady_clock::now() + kBindRetry;
+}
+
+void Reconciler::retry_binds(std::chrono::steady_clock::time_point now) {
+  if (!bind_retry_after_ || now < *bind_retry_after_ || !live_) return;
+  auto unbound = pool_.retry_binds();
+  if (unbound.empty()) log::info("every listener is bound");
+  show(unbound, errors_);
+}
+
 void Reconciler::release_retired() {
   if (retiring_ && pool_.caught_up()) retiring_.reset();
 }
@@ -35,10 +51,13 @@ void Reconciler::reconcile(bool full) {
     publish(std::move(next), status_, report.errors, "endpoints", started);
     return;
   }
+  auto scanned = std::chrono::steady_clock::now();
   controller::TranslateResult result = controller::translate(store, options_);
   board_.count_translation();
+  const std::string how = "scan " + std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(scanned - started).count()) +
+                          " us, translate";
   publish(std::move(result.snapshot), std::make_shared<const boost::json::array>(std::move(result.status)),
-          report.errors, "translate", started);
+          report.errors, how.c_str(), started);
 }
 
 void Reconciler::publish(routing::Snapshot snapshot, std::shared_ptr<const boost::json::array> status,
@@ -53,9 +72,9 @@ void Reconciler::publish(routing::Snapshot snapshot, std::shared_ptr<const boost
   auto old_status = std::move(status_);
   retiring_ = live_;
   live_ = ptr;
-  status_ = status;
-  pool_.publish(ptr);
-  board_.publish(std::move(status), ptr, errors);
+  status_ = std::move(status);
+  errors_ = errors;
+  show(pool_.publish(ptr), errors);
   auto published = std::chrono::steady_clock::now();
   freed.reset();
   old_status.reset();

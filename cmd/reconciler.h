@@ -35,8 +35,13 @@ class Reconciler {
   // again.
   std::optional<std::chrono::steady_clock::time_point> trim_due() const;
   void trim(std::chrono::steady_clock::time_point now);
+  // A listener that could not be bound is tried again every kBindRetry until it can be,
+  // its status following.
+  std::optional<std::chrono::steady_clock::time_point> bind_retry_due() const { return bind_retry_after_; }
+  void retry_binds(std::chrono::steady_clock::time_point now);
 
  private:
+  void show(const std::map<std::string, std::string>& unbound, const std::vector<std::string>& errors);
   void publish(routing::Snapshot snapshot, std::shared_ptr<const boost::json::array> status,
                const std::vector<std::string>& errors, const char* how, std::chrono::steady_clock::time_point started);
 
@@ -47,6 +52,9 @@ class Reconciler {
   StatusBoard& board_;
   static constexpr std::chrono::seconds kTrimAfterQuiet{1};
   std::optional<std::chrono::steady_clock::time_point> trim_after_;
+  static constexpr std::chrono::seconds kBindRetry{1};
+  std::optional<std::chrono::steady_clock::time_point> bind_retry_after_;
+  std::vector<std::string> errors_;  // the source's, as of the last publish
   uint64_t version_ = 0;
   routing::SnapshotPtr live_, retiring_;
   std::shared_ptr<const boost::json::array> status_;

@@ -88,10 +88,15 @@ int run_serve(const Flags& flags) {
       int until = static_cast<int>(std::max<int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(*trim - now).count()));
       if (timeout_ms < 0 || until < timeout_ms) timeout_ms = until;
     }
+    if (auto retry = reconciler.bind_retry_due()) {
+      int until = static_cast<int>(std::max<int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(*retry - now).count()));
+      if (timeout_ms < 0 || until < timeout_ms) timeout_ms = until;
+    }
     pollfd fds[2] = {{sigfd, POLLIN, 0}, {watch.fd(), POLLIN, 0}};
     int n = ::poll(fds, watch.ok() ? 2 : 1, timeout_ms);
     now = Clock::now();
     reconciler.release_retired();
+    reconciler.retry_binds(now);
     if (!debounce.pending()) reconciler.trim(now);
     bool force = false, stop = false;
     if (n > 0 && (fds[0].revents & POLLIN)) {

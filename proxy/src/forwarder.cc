@@ -282,7 +282,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
 
   // A body that ends at EOF cannot be followed by another response on the client side.
   const bool eof_body = !rp->is_done() && !rp->chunked() && !rp->content_length();
-  const bool keep = client_keep_alive && !eof_body && !worker_.draining();
+  const bool keep = client_keep_alive && !eof_body && !closing();
   prepare_downstream_response(res, client_version, keep, false);
   for (const routing::Filters* f : {&route.filters, plan.backend_filters})
     if (f) apply_header_modifier(f->response_headers, res);

@@ -80,7 +80,7 @@ awaitable<void> Session::run() {
   auto self = shared_from_this();
   if (co_await handshake()) {
     while (co_await serve_one()) {
-      if (worker_.draining()) break;
+      if (closing()) break;
     }
   }
   if (stream_.is_tls()) {
@@ -110,7 +110,7 @@ awaitable<bool> Session::send_error(ProxyError error, std::string_view detail) {
   // A malformed request leaves the stream in an unknown state, and a request whose body
   // was not read cannot share the connection with the next one.
   bool keep = error != ProxyError::BadRequest && parser_ && parser_->is_header_done() && parser_->is_done() &&
-              parser_->get().keep_alive() && !worker_.draining();
+              parser_->get().keep_alive() && !closing();
   if (parser_ && parser_->is_header_done()) res.version(parser_->get().version());
   res.keep_alive(keep);
   res.prepare_payload();
@@ -192,7 +192,7 @@ awaitable<bool> Session::serve_one() {
   // A CORS preflight and a redirect are answered here, whatever the backends.
   if (route->filters.cors && is_cors_preflight(parser_->get())) {
     auto res = cors_preflight_response(*route->filters.cors, parser_->get());
-    bool keep = parser_->is_done() && parser_->get().keep_alive() && !worker_.draining();
+    bool keep = parser_->is_done() && parser_->get().keep_alive() && !closing();
     res.keep_alive(keep);
     worker_.counters().count_response(res.result_int());
     stream_.expires_after(worker_.options().idle_timeout);
@@ -236,7 +236,7 @@ awaitable<bool> Session::send_redirect(const routing::Redirect& redirect, const 
           routing::redirect_location(redirect, stream_.is_tls() ? "https" : "http", host, listener_port, prefix, path, query));
   res.set(http::field::server, "gantry");
   res.content_length(0);
-  bool keep = parser_->is_done() && req.keep_alive() && !worker_.draining();
+  bool keep = parser_->is_done() && req.keep_alive() && !closing();
   res.keep_alive(keep);
   worker_.counters().count_response(redirect.status);
   stream_.expires_after(worker_.options().idle_timeout);

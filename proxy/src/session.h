@@ -23,11 +23,21 @@ class Session : public std::enable_shared_from_this<Session> {
   awaitable<void> run();
   // Drain: a session waiting for its next request ends now; a busy one after its response.
   void cancel_if_idle();
+  // Its listener is gone from the snapshot: end like a drain; close_now() at the deadline.
+  void retire() {
+    retired_ = true;
+    cancel_if_idle();
+  }
+  bool retired() const { return retired_; }
+  void close_now() { stream_.close(); }
+  const std::string& listener() const { return listener_; }
 
  private:
   // HTTPS listeners: the TLS handshake, before the first request; false ends the session.
   awaitable<bool> handshake();
   awaitable<bool> serve_one();
+  // No keep-alive from here on: the worker drains or the listener was removed.
+  bool closing() const { return retired_ || worker_.draining(); }
   // What the route decided for the request being served; the pinned snapshot keeps it alive.
   struct Plan {
     const routing::Route* route = nullptr;
@@ -70,6 +80,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unique_ptr<char[]> relay_;
   bool idle_ = false;
   bool first_ = true;
+  bool retired_ = false;
 };
 
 }  // namespace gantry::proxy

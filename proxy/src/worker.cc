@@ -1,5 +1,7 @@
 #include "worker.h"
 
+#include <unistd.h>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -33,19 +35,16 @@ void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Worker::post_snapshot(routing::SnapshotPtr snapshot, std::shared_ptr<const TlsContexts> tls, uint64_t version) {
-  asio::post(ioc_, [this, snapshot = std::move(snapshot), tls = std::move(tls), version]() mutable {
-    apply(std::move(snapshot), std::move(tls), version);
+void Worker::post_snapshot(routing::SnapshotPtr snapshot, std::shared_ptr<const TlsContexts> tls, uint64_t version,
+                           std::map<std::string, int> sockets) {
+  asio::post(ioc_, [this, snapshot = std::move(snapshot), tls = std::move(tls), version,
+                    sockets = std::move(sockets)]() mutable {
+    apply(std::move(snapshot), std::move(tls), version, std::move(sockets));
   });
 }
 
 void Worker::post_drain() {
   asio::post(ioc_, [this] { drain(); });
-}
-
-std::vector<std::string> Worker::bind_errors() const {
-  std::lock_guard lock(errors_mutex_);
-  return bind_errors_;
 }
 
 std::unique_ptr<char[]> Worker::take_relay_buffer() {
@@ -60,57 +59,47 @@ void Worker::give_relay_buffer(std::unique_ptr<char[]> buf) {
   if (relay_free_.size() < 64) relay_free_.push_back(std::move(buf));
 }
 
-void Worker::apply(routing::SnapshotPtr snapshot, std::shared_ptr<const TlsContexts> tls, uint64_t version) {
-  if (draining_) return;
-  std::vector<std::string> errors;
+void Worker::apply(routing::SnapshotPtr snapshot, std::shared_ptr<const TlsContexts> tls, uint64_t version,
+                   std::map<std::string, int> sockets) {
+  if (draining_) {
+    for (auto& [name, fd] : sockets) ::close(fd);
+    return;
+  }
+  size_t unbound = 0;
   std::map<std::string, std::shared_ptr<tcp::acceptor>> next;
   for (const routing::Listener& l : *snapshot->listeners) {
     if (auto it = acceptors_.find(l.name); it != acceptors_.end()) {
       next.emplace(l.name, it->second);
       continue;
     }
-    error_code ec;
-    auto address = asio::ip::make_address(l.address, ec);
-    if (ec) {
-      errors.push_back(l.name + ": " + ec.message());
+    auto fd = sockets.find(l.name);
+    if (fd == sockets.end()) {
+      ++unbound;  // the pool could not bind it (and says why)
       continue;
     }
     auto acceptor = std::make_shared<tcp::acceptor>(ioc_);
-    tcp::endpoint ep(address, l.port);
-    acceptor->open(ep.protocol(), ec);
-    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) {
-      // Every worker binds its own socket on the same address; the kernel spreads
-      // connections among them.
-      int one = 1;
-      if (::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
-        ec = error_code(errno, boost::system::system_category());
-    }
-    if (!ec) acceptor->bind(ep, ec);
-    if (!ec) acceptor->listen(4096, ec);
+    error_code ec;
+    acceptor->assign(l.address.find(':') != std::string::npos ? tcp::v6() : tcp::v4(), fd->second, ec);
+    sockets.erase(fd);
     if (ec) {
-      errors.push_back("bind " + l.name + ": " + ec.message());
+      ++unbound;
       continue;
     }
     next.emplace(l.name, acceptor);
     asio::co_spawn(ioc_, accept_loop(acceptor, l.name), asio::detached);
   }
+  for (auto& [name, fd] : sockets) ::close(fd);
   for (auto& [name, acceptor] : acceptors_) {
     if (!next.count(name)) {
       error_code ec;
       acceptor->close(ec);
+      retire_listener(name);
     }
   }
   acceptors_ = std::move(next);
   pinned_ = std::make_shared<const PinnedSnapshot>(PinnedSnapshot{std::move(snapshot), std::move(tls)});
   rr_.assign(pinned_->snapshot->clusters.size(), 0);
-  if (index_ == 0)
-    for (const auto& e : errors) log::error(e);
-  unbound_.store(errors.size(), std::memory_order_release);
-  {
-    std::lock_guard lock(errors_mutex_);
-    bind_errors_ = std::move(errors);
-  }
+  unbound_.store(unbound, std::memory_order_release);
   applied_version_.store(version, std::memory_order_release);
 }
 
@@ -131,8 +120,30 @@ awaitable<void> Worker::accept_loop(std::shared_ptr<tcp::acceptor> acceptor, std
   }
 }
 
+void Worker::retire_listener(const std::string& name) {
+  bool any = false;
+  for (Session* s : sessions_) {
+    if (s->listener() != name) continue;
+    s->retire();
+    any = true;
+  }
+  if (!any) return;
+  auto timer = std::make_shared<asio::steady_timer>(ioc_, options_.drain_timeout);
+  std::erase_if(retire_timers_, [](const auto& t) { return t.expired(); });
+  retire_timers_.push_back(timer);
+  timer->async_wait([this, timer, name](error_code ec) {
+    if (ec) return;
+    // Closing only fails the pending operations; no session is destroyed inside this loop.
+    for (Session* s : sessions_)
+      if (s->retired() && s->listener() == name) s->close_now();
+  });
+}
+
 void Worker::drain() {
   draining_ = true;
+  // The drain has its own deadline (WorkerPool::drain_and_stop); these would hold run() open.
+  for (auto& t : retire_timers_)
+    if (auto timer = t.lock()) timer->cancel();
   for (auto& [name, acceptor] : acceptors_) {
     error_code ec;
     acceptor->close(ec);

@@ -12,6 +12,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include "asio.h"
 #include "gantry/proxy/options.h"
 #include "gantry/proxy/worker_pool.h"
@@ -49,7 +51,10 @@ class Worker {
   ~Worker();
 
   void start();
-  void post_snapshot(routing::SnapshotPtr snapshot, std::shared_ptr<const TlsContexts> tls, uint64_t version);
+  // `sockets`: listening sockets for the snapshot's new listeners ("address:port" -> fd),
+  // bound by the pool; this worker owns them from here on.
+  void post_snapshot(routing::SnapshotPtr snapshot, std::shared_ptr<const TlsContexts> tls, uint64_t version,
+                     std::map<std::string, int> sockets);
   void post_drain();
   void stop() { ioc_.stop(); }
   void join();
@@ -58,7 +63,6 @@ class Worker {
   // Read by the admin thread.
   uint64_t applied_version() const { return applied_version_.load(std::memory_order_acquire); }
   size_t unbound() const { return unbound_.load(std::memory_order_acquire); }
-  std::vector<std::string> bind_errors() const;
   WorkerCounters& counters() { return counters_; }
 
   // Used by sessions on this worker's thread.
@@ -76,8 +80,12 @@ class Worker {
   void give_relay_buffer(std::unique_ptr<char[]> buf);
 
  private:
-  void apply(routing::SnapshotPtr snapshot, std::shared_ptr<const TlsContexts> tls, uint64_t version);
+  void apply(routing::SnapshotPtr snapshot, std::shared_ptr<const TlsContexts> tls, uint64_t version,
+             std::map<std::string, int> sockets);
   void drain();
+  // Sessions accepted on a listener the new snapshot dropped: idle ones end now, busy ones
+  // after their response, and whatever is still open after drain_timeout is closed.
+  void retire_listener(const std::string& name);
   awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor, std::string listener);
 
   int index_;
@@ -97,12 +105,11 @@ class Worker {
   tls::ClientContextPtr upstream_tls_;
   std::unordered_set<Session*> sessions_;
   std::vector<std::unique_ptr<char[]>> relay_free_;
+  std::vector<std::weak_ptr<asio::steady_timer>> retire_timers_;
   bool draining_ = false;
 
   std::atomic<uint64_t> applied_version_{0};
   std::atomic<size_t> unbound_{0};
-  mutable std::mutex errors_mutex_;  // guards bind_errors_: written on snapshot changes, read by admin
-  std::vector<std::string> bind_errors_;
   WorkerCounters counters_;
 };
 

@@ -3,7 +3,10 @@
 #include <chrono>
 #include <thread>
 
+#include <unistd.h>
+
 #include "gantry/common/log.h"
+#include "listen_socket.h"
 #include "worker.h"
 
 namespace gantry::proxy {
@@ -22,15 +25,56 @@ void WorkerPool::start() {
   for (auto& w : workers_) w->start();
 }
 
-void WorkerPool::publish(routing::SnapshotPtr snapshot) {
+std::map<std::string, std::string> WorkerPool::publish(routing::SnapshotPtr snapshot) {
   ++published_;
   // Same listeners (an endpoints-only change): the same certificates, no PEM parsed again.
   if (!tls_ || tls_->listeners() != snapshot->listeners.get()) {
     std::vector<std::string> errors;
-    tls_ = TlsContexts::build(snapshot, errors);
+    tls_ = TlsContexts::build(snapshot, errors, tls_.get());
+    tls_built_.fetch_add(tls_->made(), std::memory_order_relaxed);
     for (const auto& e : errors) log::error("TLS: " + e);
   }
-  for (auto& w : workers_) w->post_snapshot(snapshot, tls_, published_);
+  std::set<std::string> wanted;
+  std::map<std::string, std::string> failures;
+  std::vector<std::map<std::string, int>> sockets(workers_.size());
+  for (const routing::Listener& l : *snapshot->listeners) {
+    wanted.insert(l.name);
+    if (bound_.count(l.name)) continue;
+    std::vector<int> fds;
+    for (size_t w = 0; w < workers_.size(); ++w) {
+      auto fd = open_listen_socket(l.address, l.port);
+      if (!fd) {
+        failures[l.name] = "listen on " + l.name + ": " + fd.error().message;
+        break;
+      }
+      fds.push_back(*fd);
+    }
+    if (failures.count(l.name)) {
+      for (int fd : fds) ::close(fd);
+      continue;
+    }
+    for (size_t w = 0; w < workers_.size(); ++w) sockets[w][l.name] = fds[w];
+    bound_.insert(l.name);
+  }
+  // A listener gone from the snapshot: its workers close their sockets when they switch.
+  for (auto it = bound_.begin(); it != bound_.end();) it = wanted.count(*it) ? std::next(it) : bound_.erase(it);
+  for (const auto& [name, why] : failures) log::error(why + " (its routes are not served until it can be bound)");
+  {
+    std::lock_guard lock(failures_mutex_);
+    failures_ = failures;
+  }
+  last_ = snapshot;
+  for (size_t w = 0; w < workers_.size(); ++w)
+    workers_[w]->post_snapshot(snapshot, tls_, published_, std::move(sockets[w]));
+  return failures;
+}
+
+std::map<std::string, std::string> WorkerPool::retry_binds() {
+  {
+    std::lock_guard lock(failures_mutex_);
+    if (failures_.empty() || !last_) return failures_;
+  }
+  return publish(last_);
 }
 
 void WorkerPool::drain_and_stop() {
@@ -64,11 +108,15 @@ bool WorkerPool::caught_up() const {
 }
 
 std::vector<std::string> WorkerPool::bind_errors() const {
-  return workers_.empty() ? std::vector<std::string>{} : workers_.front()->bind_errors();
+  std::lock_guard lock(failures_mutex_);
+  std::vector<std::string> out;
+  for (const auto& [name, why] : failures_) out.push_back(why);
+  return out;
 }
 
 Counters WorkerPool::counters() const {
   Counters c;
+  c.tls_contexts_built = tls_built_.load(std::memory_order_relaxed);
   for (const auto& w : workers_) {
     auto& wc = w->counters();
     c.connections += wc.connections.load(std::memory_order_relaxed);

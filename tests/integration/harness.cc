@@ -262,6 +262,12 @@ std::string Gantry::admin_get(const std::string& path) const {
   return res ? res->body : std::string();
 }
 
+uint64_t Gantry::metric(const std::string& name) const {
+  std::string m = admin_get("/metrics");
+  auto at = m.find("\n" + name + " ");
+  return at == std::string::npos ? ~0ull : std::strtoull(m.c_str() + at + name.size() + 2, nullptr, 10);
+}
+
 CommandResult curl(uint16_t port, const std::string& host, const std::string& path, const std::string& args) {
   return run("curl -s --max-time 20 " + args + " -H 'Host: " + host + "' 'http://127.0.0.1:" + std::to_string(port) +
              path + "'");

@@ -39,12 +39,6 @@ std::optional<std::chrono::milliseconds> served_within(uint16_t port, const std:
   return std::nullopt;
 }
 
-uint64_t metric(const Gantry& g, const std::string& name) {
-  std::string m = g.admin_get("/metrics");
-  auto at = m.find("\n" + name + " ");
-  return at == std::string::npos ? ~0ull : std::strtoull(m.c_str() + at + name.size() + 2, nullptr, 10);
-}
-
 class ReloadTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -129,8 +123,8 @@ TEST_F(ReloadTest, AManifestsPathThatIsALinkIsWatchedThroughIt) {
 
 TEST_F(ReloadTest, AnEndpointSliceChangeTranslatesNothing) {
   ASSERT_EQ(pod_of(gantry_->port, "stable.example.com", "/"), "a-1-a");
-  uint64_t translations = metric(*gantry_, "gantry_translations_total");
-  uint64_t updates = metric(*gantry_, "gantry_endpoint_updates_total");
+  uint64_t translations = gantry_->metric("gantry_translations_total");
+  uint64_t updates = gantry_->metric("gantry_endpoint_updates_total");
   ASSERT_NE(translations, ~0ull) << "no gantry_translations_total in /metrics";
   ASSERT_NE(updates, ~0ull) << "no gantry_endpoint_updates_total in /metrics";
   // Service a's endpoints move to b's echo: only an EndpointSlice changes.
@@ -141,8 +135,8 @@ TEST_F(ReloadTest, AnEndpointSliceChangeTranslatesNothing) {
   base.replace(at, a_slice.size(), "name: http, port: " + std::to_string(echoes_[1]->port) + "}]");
   write_file(manifests_ / "base.yaml", base);
   EXPECT_TRUE(served_within(gantry_->port, "stable.example.com", "/", "b-1-a")) << gantry_->log();
-  EXPECT_EQ(metric(*gantry_, "gantry_translations_total"), translations);
-  EXPECT_EQ(metric(*gantry_, "gantry_endpoint_updates_total"), updates + 1);
+  EXPECT_EQ(gantry_->metric("gantry_translations_total"), translations);
+  EXPECT_EQ(gantry_->metric("gantry_endpoint_updates_total"), updates + 1);
   // /status and /config_dump say which snapshot is live and since when.
   auto status = json::parse(gantry_->admin_get("/status"));
   EXPECT_NE(status.at("metadata").at("resourceVersion").get_string(), "1");
@@ -156,14 +150,14 @@ TEST_F(ReloadTest, ABrokenFileKeepsItsLastGoodRoutesServing) {
   ASSERT_TRUE(served_within(gantry_->port, "k.example.com", "/", "b-1-a"));
   write_file(manifests_ / "k.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: [unclosed\n");
   auto until = std::chrono::steady_clock::now() + 1s;
-  while (metric(*gantry_, "gantry_config_errors") != 1 && std::chrono::steady_clock::now() < until)
+  while (gantry_->metric("gantry_config_errors") != 1 && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(10ms);
-  EXPECT_EQ(metric(*gantry_, "gantry_config_errors"), 1u);
+  EXPECT_EQ(gantry_->metric("gantry_config_errors"), 1u);
   EXPECT_NE(gantry_->admin_get("/readyz").find("ready"), std::string::npos);
   for (int i = 0; i < 20; ++i) EXPECT_EQ(pod_of(gantry_->port, "k.example.com", "/"), "b-1-a");
   write_file(manifests_ / "k.yaml", route("k", "k.example.com", "a"));
   EXPECT_TRUE(served_within(gantry_->port, "k.example.com", "/", "a-1-a"));
-  EXPECT_EQ(metric(*gantry_, "gantry_config_errors"), 0u);
+  EXPECT_EQ(gantry_->metric("gantry_config_errors"), 0u);
 }
 
 // 100 changes (routes added, moved to another backend, deleted; EndpointSlice edits)
@@ -234,7 +228,7 @@ TEST_F(ReloadTest, HundredChangesUnderLoadFailNothing) {
   ws.close(websocket::close_code::normal);
   EXPECT_EQ(failed.load(), 0) << ok.load() << " ok";
   EXPECT_GT(ok.load(), 500);
-  EXPECT_GE(metric(*gantry_, "gantry_endpoint_updates_total"), 10u);
+  EXPECT_GE(gantry_->metric("gantry_endpoint_updates_total"), 10u);
 }
 
 TEST(TranslateDeterminism, ShuffledFileOrdersGiveTheSameBytes) {

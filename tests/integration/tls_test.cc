@@ -101,7 +101,26 @@ TEST_F(TlsTest, SniPicksTheListenersCertificate) {
   EXPECT_NE(served_subject("other.example.org").find("CN = shop"), std::string::npos);
 }
 
+// Certificate contexts are kept by the bytes of their chain and key: a route change
+// parses no PEM again, whatever the number of certificates.
+TEST_F(TlsTest, AChangeElsewhereBuildsNoCertificateContext) {
+  const uint64_t built = gantry_->metric("gantry_tls_contexts_built_total");
+  ASSERT_GE(built, 2u);
+  write_file(dir_->path() / "manifests" / "more.yaml",
+             route_manifest("more", "more.example.com", "  - backendRefs: [{name: web, port: 8080}]\n"));
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while (curl_status(gantry_->port, "more.example.com", "/") != 200 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(20ms);
+  ASSERT_EQ(curl_status(gantry_->port, "more.example.com", "/"), 200) << gantry_->log();
+  EXPECT_EQ(gantry_->metric("gantry_tls_contexts_built_total"), built);
+  // Both certificates still serve their names on the new snapshot.
+  EXPECT_NE(served_subject("shop.example.com").find("CN = shop"), std::string::npos);
+  EXPECT_EQ(https("api.example.com", "/", "-o /dev/null -w '%{http_code}'").out, "200");
+  std::filesystem::remove(dir_->path() / "manifests" / "more.yaml");
+}
+
 TEST_F(TlsTest, RotatedSecretServesNewHandshakesWithoutARestart) {
+  const uint64_t built = gantry_->metric("gantry_tls_contexts_built_total");
   ASSERT_TRUE(write_secret("api", "api-rotated"));
   auto until = std::chrono::steady_clock::now() + 5s;
   std::string subject;
@@ -110,6 +129,7 @@ TEST_F(TlsTest, RotatedSecretServesNewHandshakesWithoutARestart) {
     std::this_thread::sleep_for(50ms);
   EXPECT_NE(subject.find("CN = api-rotated"), std::string::npos) << subject << gantry_->log();
   EXPECT_EQ(https("api.example.com", "/after-rotation", "-o /dev/null -w '%{http_code}'").out, "200");
+  EXPECT_EQ(gantry_->metric("gantry_tls_contexts_built_total"), built + 1) << "only the rotated certificate is new";
 }
 
 TEST_F(TlsTest, WrongTrustAnchorIsRefusedByTheClient) {

@@ -31,13 +31,20 @@ int select_http11(SSL*, const unsigned char** out, unsigned char* outlen, const 
 
 }  // namespace
 
-Result<ServerContextPtr> make_server_context(const std::string& cert_pem, const std::string& key_pem) {
+Result<ServerContextPtr> make_entry_context() {
   ServerContextPtr ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
   if (!ctx) return Error{"SSL_CTX_new: " + openssl_error()};
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
   SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_alpn_select_cb(ctx.get(), select_http11, nullptr);
+  return ctx;
+}
+
+Result<ServerContextPtr> make_server_context(const std::string& cert_pem, const std::string& key_pem) {
+  auto made = make_entry_context();
+  if (!made) return made;
+  ServerContextPtr ctx = *made;
 
   std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())));
   std::unique_ptr<X509, X509Free> leaf(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));

@@ -3,8 +3,12 @@
 // No Beast in this header: cmd includes it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,6 +29,7 @@ struct Counters {
   uint64_t mirrors_sent = 0;     // RequestMirror copies sent
   uint64_t mirrors_skipped = 0;  // not sent: body over the bound, or too many in flight
   uint64_t tls_handshake_failures = 0;
+  uint64_t tls_contexts_built = 0;  // certificate contexts made from PEM (unchanged ones are reused)
 };
 
 class WorkerPool {
@@ -33,7 +38,12 @@ class WorkerPool {
   ~WorkerPool();
 
   void start();
-  void publish(routing::SnapshotPtr snapshot);
+  // Binds the snapshot's new listeners (one socket per worker) before any worker sees
+  // it, then hands it to every worker. Returns the listeners that could not be bound
+  // ("address:port" -> why): the snapshot is published without them, and a later publish
+  // (or retry_binds) tries them again.
+  std::map<std::string, std::string> publish(routing::SnapshotPtr snapshot);
+  std::map<std::string, std::string> retry_binds();
   // Stops accepting, lets in-flight requests finish within drain_timeout, then stops.
   void drain_and_stop();
 
@@ -48,7 +58,12 @@ class WorkerPool {
   ProxyOptions options_;
   std::vector<std::unique_ptr<Worker>> workers_;
   uint64_t published_ = 0;
+  std::atomic<uint64_t> tls_built_{0};
+  routing::SnapshotPtr last_;
   std::shared_ptr<const TlsContexts> tls_;  // of the last published snapshot's listeners
+  std::set<std::string> bound_;             // listeners whose sockets the workers hold
+  mutable std::mutex failures_mutex_;       // failures_ is read by the admin thread
+  std::map<std::string, std::string> failures_;
 };
 
 }  // namespace gantry::proxy

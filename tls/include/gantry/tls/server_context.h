@@ -17,4 +17,8 @@ using ServerContextPtr = std::shared_ptr<SSL_CTX>;
 // answers http/1.1 (a client offering only h2 gets no ALPN and may fall back).
 Result<ServerContextPtr> make_server_context(const std::string& cert_pem, const std::string& key_pem);
 
+// The same settings without a certificate: a listener's first context, whose SNI
+// callback switches each connection to the certificate's own (shared) context.
+Result<ServerContextPtr> make_entry_context();
+
 }  // namespace gantry::tls

@@ -49,4 +49,10 @@ TranslateResult translate(const ObjectStore& store, const TranslateOptions& opti
 // status do not depend on which endpoints are ready. Returns how many clusters changed.
 size_t refresh_endpoints(const ObjectStore& store, routing::Snapshot& snapshot);
 
+// `status` with the listeners the data plane could not bind ("address:port" -> why)
+// reported: Gateway listeners Accepted=False and Programmed=False (PortUnavailable),
+// Ingresses a ListenerNotBound warning.
+boost::json::array mark_unbound(boost::json::array status, const routing::Listeners& listeners,
+                                const std::map<std::string, std::string>& failures);
+
 }  // namespace gantry::controller

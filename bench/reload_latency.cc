@@ -5,11 +5,17 @@
 //   --mode move       one route's backendRef alternates between Services a and b, until
 //                     the body names the new one
 //   --mode endpoints  Service ep's EndpointSlice alternates between ports A and B
+// The same "new host route" change for the peers, on their hosts listeners:
+//   --mode add-nginx --peer-dir BENCH    a server block appended to conf/routes-hosts.inc,
+//                     then `nginx -s reload`; until its backend ("b") answers on :9013
+//   --mode add-haproxy --peer-dir BENCH  `add map conf/hosts.map` on the runtime API
+//                     socket run/haproxy.sock; until :9023 answers 200
 // Plain sockets, no Beast: a bench tool should build in seconds.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -92,26 +98,49 @@ std::string slice(int port) {
          "[127.0.0.1]}]\nports: [{name: http, port: " + std::to_string(port) + "}]\n";
 }
 
+// One command on HAProxy's runtime API (a Unix socket); its answer.
+std::string haproxy_command(const std::string& socket_path, const std::string& command) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", socket_path.c_str());
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return "cannot connect to " + socket_path;
+  }
+  std::string line = command + "\n";
+  (void)!::write(fd, line.data(), line.size());
+  std::string out;
+  char buf[512];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string mode = "add", dir;
+  std::string mode = "add", dir, peer_dir;
   int port = 9033, changes = 100, port_a = 8080, port_b = 8081;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
     if (a == "--mode") mode = v;
     else if (a == "--dir") dir = v;
+    else if (a == "--peer-dir") peer_dir = v;
     else if (a == "--port") port = std::atoi(v.c_str());
     else if (a == "--changes") changes = std::atoi(v.c_str());
     else if (a == "--backend-ports") std::sscanf(v.c_str(), "%d,%d", &port_a, &port_b);
   }
-  if (dir.empty()) {
-    std::fprintf(stderr, "usage: reload_latency --dir MANIFESTS [--mode add|move|endpoints] [--port 9033] [--changes 100] [--backend-ports 8080,8081]\n");
+  if (mode == "add-nginx") port = 9013;
+  if (mode == "add-haproxy") port = 9023;
+  if (mode.starts_with("add-") ? peer_dir.empty() : dir.empty()) {
+    std::fprintf(stderr, "usage: reload_latency --dir MANIFESTS [--mode add|move|endpoints] [--port 9033] [--changes 100] [--backend-ports 8080,8081]\n"
+                         "       reload_latency --peer-dir BENCH --mode add-nginx|add-haproxy [--changes 100]\n");
     return 2;
   }
   // Services a and b answer "a" and "b" (bench/conf/backend.conf), so a move is visible.
   const std::string host = mode == "move" ? "move.example.com" : "ep.example.com";
-  if (mode != "add") {
+  if (mode != "add" && !mode.starts_with("add-")) {
     write_atomically(dir, "reload-route.yaml", route("reload", host, mode == "move" ? "be-a" : "ep"));
     if (mode == "endpoints") write_atomically(dir, "reload-ep.yaml", slice(port_a));
     std::this_thread::sleep_for(std::chrono::seconds(2));
@@ -127,6 +156,17 @@ int main(int argc, char** argv) {
       h = "add-" + std::to_string(i) + ".example.com";
       write_atomically(dir, "reload-add-" + std::to_string(i) + ".yaml", route("add-" + std::to_string(i), h, "be"));
       want = "HTTP/1.1 200";
+    } else if (mode == "add-nginx") {
+      h = "add-" + std::to_string(i) + ".example.com";
+      std::ofstream(peer_dir + "/conf/routes-hosts.inc", std::ios::app)
+          << "server { listen 127.0.0.1:9013; server_name " << h << "; location / { proxy_pass http://127.0.0.1:8082; } }\n";
+      std::string reload = "nginx -p '" + peer_dir + "/' -c conf/nginx-proxy.conf -s reload 2>/dev/null";
+      if (std::system(reload.c_str()) != 0) std::fprintf(stderr, "nginx -s reload failed\n");
+      want = "\r\n\r\nb";  // before the reload the first server block (backend "ok") answers
+    } else if (mode == "add-haproxy") {
+      h = "add-" + std::to_string(i) + ".example.com";
+      haproxy_command(peer_dir + "/run/haproxy.sock", "add map conf/hosts.map " + h + " be");
+      want = "HTTP/1.1 200";
     } else if (mode == "move") {
       bool to_b = i % 2 == 0;
       write_atomically(dir, "reload-route.yaml", route("reload", host, to_b ? "be-b" : "be-a"));
@@ -139,7 +179,7 @@ int main(int argc, char** argv) {
     bool seen = false;
     while (Clock::now() - t0 < std::chrono::seconds(10)) {
       std::string r = get(fd, port, h);
-      if (r.find(want) != std::string::npos && (mode == "add" || r.starts_with("HTTP/1.1 200"))) {
+      if (r.find(want) != std::string::npos && (mode.starts_with("add") || r.starts_with("HTTP/1.1 200"))) {
         seen = true;
         break;
       }

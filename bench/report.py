@@ -121,7 +121,11 @@ if reload:
     out.append("Time from a manifest's rename into place to the first answer that shows the change, over 100 changes "
                "each, with N prefix + N host + N regex routes loaded (Gantry alone, one worker on core 0): a new route "
                "(first 200), a route moved to another Service (first answer from the new one), an EndpointSlice "
-               "moved to another port (endpoints only: nothing is translated). RSS after the 300 changes.\n")
+               "moved to another port (endpoints only: nothing is translated). RSS after the 300 changes. "
+               "add-nginx and add-haproxy: the same 100 new host routes on the peers with the same N routes "
+               "loaded, by `nginx -s reload` (a server block appended) and by HAProxy's runtime API "
+               "(`add map` on the hosts map: no reload, but only map entries can be added this way); "
+               "their RSS is the proxy's processes before and after.\n")
     out.append("| routes (of each kind) | change | p50 ms | p99 ms | max ms | not seen in 10 s | RSS MiB at start / after |")
     out.append("|---|---|---|---|---|---|---|")
     for r in reload:

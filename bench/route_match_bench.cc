@@ -38,7 +38,7 @@ std::unique_ptr<Snapshot> build(Kind kind, int n) {
       VirtualHost v;
       v.hostname = "h" + std::to_string(i) + ".example.com";
       v.routes.push_back(route(RouteMatch{}, i));
-      scope.vhosts.push_back(std::move(v));
+      scope.vhosts.push_back(make_vhost(std::move(v)));
     }
   } else {
     VirtualHost v;
@@ -60,7 +60,7 @@ std::unique_ptr<Snapshot> build(Kind kind, int n) {
       }
       v.routes.push_back(route(std::move(m), i));
     }
-    scope.vhosts.push_back(std::move(v));
+    scope.vhosts.push_back(make_vhost(std::move(v)));
   }
   l.scopes.push_back(std::move(scope));
   Listeners listeners;

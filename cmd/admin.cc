@@ -133,6 +133,8 @@ Result<bool> Admin::start(const std::string& address) {
     out += "# TYPE gantry_snapshot_published_timestamp_seconds gauge\ngantry_snapshot_published_timestamp_seconds " +
            std::to_string(at) + "\n";
     out += "# TYPE gantry_translations_total counter\ngantry_translations_total " + std::to_string(board_.translations()) + "\n";
+    out += "# TYPE gantry_route_translations_total counter\ngantry_route_translations_total " +
+           std::to_string(board_.route_translations()) + "\n";
     out += "# TYPE gantry_endpoint_updates_total counter\ngantry_endpoint_updates_total " +
            std::to_string(board_.endpoint_updates()) + "\n";
     res.set_content(out, "text/plain; version=0.0.4");

@@ -32,7 +32,12 @@ class StatusBoard {
   std::vector<std::string> errors() const;
   routing::SnapshotPtr snapshot() const;
   // How each publish was made: a translation, or endpoints only (EndpointSlice changes).
-  void count_translation() { translations_.fetch_add(1, std::memory_order_relaxed); }
+  // `routes_only`: only the changed HTTPRoutes were translated (counted in both).
+  void count_translation(bool routes_only) {
+    translations_.fetch_add(1, std::memory_order_relaxed);
+    if (routes_only) route_translations_.fetch_add(1, std::memory_order_relaxed);
+  }
+  uint64_t route_translations() const { return route_translations_.load(std::memory_order_relaxed); }
   void count_endpoint_update() { endpoint_updates_.fetch_add(1, std::memory_order_relaxed); }
   uint64_t translations() const { return translations_.load(std::memory_order_relaxed); }
   uint64_t endpoint_updates() const { return endpoint_updates_.load(std::memory_order_relaxed); }
@@ -40,7 +45,7 @@ class StatusBoard {
   std::pair<uint64_t, double> published() const;
 
  private:
-  std::atomic<uint64_t> translations_{0}, endpoint_updates_{0};
+  std::atomic<uint64_t> translations_{0}, route_translations_{0}, endpoint_updates_{0};
   double published_at_ = 0;
   mutable std::mutex mutex_;
   std::shared_ptr<const boost::json::array> status_;

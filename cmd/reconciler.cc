@@ -52,12 +52,28 @@ void Reconciler::reconcile(bool full) {
     return;
   }
   auto scanned = std::chrono::steady_clock::now();
+  const std::string scan_us =
+      "scan " + std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(scanned - started).count()) + " us, ";
+  // HTTPRoutes (and endpoints) only: those routes and the virtual hosts they touch.
+  std::set<std::string> routes;
+  bool routes_only = !full && live_ && state_;
+  for (const std::string& id : report.changed_objects) {
+    if (id.starts_with("HTTPRoute/")) routes.insert(id.substr(10));
+    else if (!id.starts_with("EndpointSlice/")) routes_only = false;
+  }
+  if (routes_only && !routes.empty()) {
+    controller::TranslateResult result = controller::translate_routes(store, options_, *state_, *live_, routes);
+    if (report.changed_kinds.count("EndpointSlice")) controller::refresh_endpoints(store, result.snapshot);
+    board_.count_translation(true);
+    publish(std::move(result.snapshot), std::make_shared<const boost::json::array>(std::move(result.status)),
+            report.errors, (scan_us + "routes").c_str(), started);
+    return;
+  }
   controller::TranslateResult result = controller::translate(store, options_);
-  board_.count_translation();
-  const std::string how = "scan " + std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(scanned - started).count()) +
-                          " us, translate";
+  board_.count_translation(false);
+  state_ = std::move(result.state);
   publish(std::move(result.snapshot), std::make_shared<const boost::json::array>(std::move(result.status)),
-          report.errors, how.c_str(), started);
+          report.errors, (scan_us + "translate").c_str(), started);
 }
 
 void Reconciler::publish(routing::Snapshot snapshot, std::shared_ptr<const boost::json::array> status,

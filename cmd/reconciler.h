@@ -1,6 +1,8 @@
 // Reconciler: one pass of source -> store -> translate -> publish, with the work
 // proportional to the change: when only EndpointSlices changed, the last snapshot's
-// clusters take their endpoints again and nothing is translated.
+// clusters take their endpoints again and nothing is translated; when only HTTPRoutes
+// (and EndpointSlices) changed, only those routes are translated again
+// (controller::translate_routes); anything else is a full translation.
 #pragma once
 
 #include <chrono>
@@ -20,6 +22,7 @@ class Reconciler {
              StatusBoard& board)
       : source_(source), options_(options), pool_(pool), board_(board) {
     options_.regex_cache = &regexes_;
+    options_.keep_state = true;
   }
 
   // Reads what changed and publishes a new snapshot if anything did; `full`: translate
@@ -57,6 +60,7 @@ class Reconciler {
   std::vector<std::string> errors_;  // the source's, as of the last publish
   uint64_t version_ = 0;
   routing::SnapshotPtr live_, retiring_;
+  std::shared_ptr<controller::TranslationState> state_;  // of the translation behind live_
   std::shared_ptr<const boost::json::array> status_;
 };
 

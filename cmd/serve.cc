@@ -71,7 +71,7 @@ int run_serve(const Flags& flags) {
     log::error(watch.error() + "; manifests are polled every " + std::to_string(flags.scan_interval_ms) + " ms instead");
   // A burst of file events (an editor's save, a volume's swap, a script writing many files)
   // becomes one translation; a steady stream still publishes every max_delay.
-  controller::Debounce debounce(std::chrono::milliseconds(5), std::chrono::milliseconds(100));
+  controller::Debounce debounce(std::chrono::milliseconds(2), std::chrono::milliseconds(100));
   Reconciler reconciler(source, flags.translate, pool, board);
   reconciler.reconcile(true);
 

@@ -1,5 +1,8 @@
 #include "gantry/controller/dump.h"
 
+#include <algorithm>
+#include <set>
+
 #include <yaml-cpp/yaml.h>
 
 #include <boost/json.hpp>
@@ -61,7 +64,20 @@ json::array strings_json(const std::vector<std::string>& v) {
   return a;
 }
 
-json::object filters_json(const routing::Filters& f, const routing::Snapshot& s) {
+// Cluster names for the dump, and which clusters the routes refer to: only those are
+// listed, sorted by name, so the dump does not depend on the order in which a translation
+// (full, or of changed routes only) met them.
+struct ClusterNames {
+  const routing::Snapshot& s;
+  std::set<uint32_t> used;
+  std::string operator()(uint32_t cluster) {
+    if (cluster >= s.clusters.size()) return "?";
+    used.insert(cluster);
+    return s.clusters[cluster].name;
+  }
+};
+
+json::object filters_json(const routing::Filters& f, ClusterNames& s) {
   json::object o;
   if (!f.request_headers.empty()) o["requestHeaderModifier"] = header_modifier_json(f.request_headers);
   if (!f.response_headers.empty()) o["responseHeaderModifier"] = header_modifier_json(f.response_headers);
@@ -84,7 +100,7 @@ json::object filters_json(const routing::Filters& f, const routing::Snapshot& s)
   if (!f.mirrors.empty()) {
     json::array a;
     for (const auto& m : f.mirrors) {
-      json::object mo{{"cluster", m.cluster < s.clusters.size() ? s.clusters[m.cluster].name : "?"},
+      json::object mo{{"cluster", s(m.cluster)},
                       {"fraction", std::to_string(m.numerator) + "/" + std::to_string(m.denominator)}};
       if (!m.target.empty()) mo["target"] = m.target;
       if (!m.host.empty()) mo["host"] = m.host;
@@ -105,7 +121,7 @@ json::object filters_json(const routing::Filters& f, const routing::Snapshot& s)
   return o;
 }
 
-json::object route_json(const routing::Route& r, const routing::Snapshot& s) {
+json::object route_json(const routing::Route& r, ClusterNames& s) {
   json::object match{{"path", json::object{{"type", path_type(r.match.path.type)}, {"value", r.match.path.value}}}};
   if (!r.match.method.empty()) match["method"] = r.match.method;
   if (!r.match.headers.empty()) match["headers"] = value_matches(r.match.headers);
@@ -113,8 +129,7 @@ json::object route_json(const routing::Route& r, const routing::Snapshot& s) {
   json::array backends;
   for (const auto& b : r.backends) {
     json::object o{{"weight", b.weight}};
-    o["cluster"] = b.cluster == routing::kInvalidCluster ? json::value("<invalid: answers 500>")
-                                                         : json::value(s.clusters[b.cluster].name);
+    o["cluster"] = b.cluster == routing::kInvalidCluster ? json::value("<invalid: answers 500>") : json::value(s(b.cluster));
     if (b.filters && !b.filters->empty()) o["filters"] = filters_json(*b.filters, s);
     backends.push_back(std::move(o));
   }
@@ -131,7 +146,7 @@ json::object route_json(const routing::Route& r, const routing::Snapshot& s) {
   if (r.canary) {
     const routing::Canary& c = *r.canary;
     json::object co{{"source", c.source},
-                    {"cluster", c.cluster < s.clusters.size() ? s.clusters[c.cluster].name : "?"}};
+                    {"cluster", s(c.cluster)}};
     if (!c.header.empty()) co["header"] = c.header;
     if (!c.header_value.empty()) co["headerValue"] = c.header_value;
     if (c.header_pattern) co["headerPattern"] = c.header_pattern->pattern();
@@ -203,16 +218,17 @@ void emit(YAML::Emitter& out, const json::value& v) {
 
 }  // namespace
 
-json::value snapshot_to_json(const routing::Snapshot& s) {
+json::value snapshot_to_json(const routing::Snapshot& snapshot) {
+  ClusterNames s{snapshot, {}};
   json::array listeners;
-  for (const auto& l : *s.listeners) {
+  for (const auto& l : *snapshot.listeners) {
     json::array scopes;
     for (const auto& scope : l.scopes) {
       json::array vhosts;
       for (const auto& v : scope.vhosts) {
         json::array routes;
-        for (const auto& r : v.routes) routes.push_back(route_json(r, s));
-        vhosts.push_back(json::object{{"hostname", v.hostname.empty() ? "*" : v.hostname}, {"routes", std::move(routes)}});
+        for (const auto& r : v->routes) routes.push_back(route_json(r, s));
+        vhosts.push_back(json::object{{"hostname", v->hostname.empty() ? "*" : v->hostname}, {"routes", std::move(routes)}});
       }
       json::object out{{"name", scope.name}, {"hostname", scope.hostname.empty() ? "*" : scope.hostname}};
       if (scope.host_depth == routing::WildcardDepth::OneLabel) out["wildcards"] = "one label";
@@ -246,8 +262,12 @@ json::value snapshot_to_json(const routing::Snapshot& s) {
     out["scopes"] = std::move(scopes);
     listeners.push_back(std::move(out));
   }
+  std::vector<const routing::Cluster*> used;
+  for (uint32_t i : s.used) used.push_back(&snapshot.clusters[i]);
+  std::sort(used.begin(), used.end(), [](const auto* a, const auto* b) { return a->name < b->name; });
   json::array clusters;
-  for (const auto& c : s.clusters) {
+  for (const routing::Cluster* cp : used) {
+    const routing::Cluster& c = *cp;
     json::array eps;
     for (const auto& e : c.endpoints) eps.push_back(json::string(e.host + ":" + std::to_string(e.port)));
     clusters.push_back(json::object{{"name", c.name}, {"endpoints", std::move(eps)}});

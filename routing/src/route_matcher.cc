@@ -25,7 +25,7 @@ const Route* match_route(const Listener& listener, std::string_view host, const 
   if (scope_out) *scope_out = &scope;
   auto vhost_index = scope.vhost_index.find(host);
   if (!vhost_index) return nullptr;
-  const VirtualHost& vhost = scope.vhosts[*vhost_index];
+  const VirtualHost& vhost = *scope.vhosts[*vhost_index];
   int found = vhost.path_index.find(vhost.routes, request);
   return found < 0 ? nullptr : &vhost.routes[found];
 }

@@ -26,27 +26,33 @@ void sort_by_precedence(std::vector<Route>& routes) {
 
 }  // namespace
 
-void finalize(Listeners& listeners, RegexCache* cache) {
+VirtualHostPtr make_vhost(VirtualHost vhost, RegexCache* cache) {
+  sort_by_precedence(vhost.routes);
+  for (Route& route : vhost.routes) {
+    route.total_weight = 0;
+    for (const WeightedCluster& wc : route.backends) route.total_weight += wc.weight;
+  }
+  vhost.path_index.build(vhost.routes, cache);
+  return std::make_shared<const VirtualHost>(std::move(vhost));
+}
+
+void index_scope(ListenerScope& scope) {
+  scope.vhost_index = HostIndex(scope.host_depth);
+  for (uint32_t v = 0; v < scope.vhosts.size(); ++v) scope.vhost_index.add(scope.vhosts[v]->hostname, v);
+}
+
+void index_listener(Listener& listener) {
+  listener.scope_index = HostIndex(WildcardDepth::AnyLabels);
+  listener.sni_index = HostIndex(WildcardDepth::OneLabel);
+  for (uint32_t i = 0; i < listener.sni_certificates.size(); ++i)
+    listener.sni_index.add(listener.sni_certificates[i].host, i);
+  for (uint32_t s = 0; s < listener.scopes.size(); ++s) listener.scope_index.add(listener.scopes[s].hostname, s);
+}
+
+void finalize(Listeners& listeners) {
   for (Listener& listener : listeners) {
-    listener.scope_index = HostIndex(WildcardDepth::AnyLabels);
-    listener.sni_index = HostIndex(WildcardDepth::OneLabel);
-    for (uint32_t i = 0; i < listener.sni_certificates.size(); ++i)
-      listener.sni_index.add(listener.sni_certificates[i].host, i);
-    for (uint32_t s = 0; s < listener.scopes.size(); ++s) {
-      ListenerScope& scope = listener.scopes[s];
-      listener.scope_index.add(scope.hostname, s);
-      scope.vhost_index = HostIndex(scope.host_depth);
-      for (uint32_t v = 0; v < scope.vhosts.size(); ++v) {
-        VirtualHost& vhost = scope.vhosts[v];
-        sort_by_precedence(vhost.routes);
-        for (Route& route : vhost.routes) {
-          route.total_weight = 0;
-          for (const WeightedCluster& wc : route.backends) route.total_weight += wc.weight;
-        }
-        vhost.path_index.build(vhost.routes, cache);
-        scope.vhost_index.add(vhost.hostname, v);
-      }
-    }
+    index_listener(listener);
+    for (ListenerScope& scope : listener.scopes) index_scope(scope);
   }
 }
 

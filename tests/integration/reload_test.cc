@@ -39,6 +39,16 @@ std::optional<std::chrono::milliseconds> served_within(uint16_t port, const std:
   return std::nullopt;
 }
 
+// Waits until `host` answers 404 (its route is gone); bounded.
+bool within_404(uint16_t port, const std::string& host) {
+  auto until = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < until) {
+    if (curl_status(port, host, "/") == 404) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
 class ReloadTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -143,6 +153,31 @@ TEST_F(ReloadTest, AnEndpointSliceChangeTranslatesNothing) {
   EXPECT_FALSE(status.at("metadata").at("publishedAt").get_string().empty());
   auto config = json::parse(gantry_->admin_get("/config_dump"));
   EXPECT_EQ(std::to_string(config.at("version").to_number<uint64_t>()), std::string(status.at("metadata").at("resourceVersion").get_string()));
+}
+
+// A change to HTTPRoutes alone translates those routes only (gantry_route_translations_total);
+// any other kind (here a Service) is a full translation again.
+TEST_F(ReloadTest, ARouteChangeTranslatesOnlyThatRoute) {
+  const uint64_t translations = gantry_->metric("gantry_translations_total");
+  const uint64_t partial = gantry_->metric("gantry_route_translations_total");
+  ASSERT_NE(partial, ~0ull) << "no gantry_route_translations_total in /metrics";
+  write_file(manifests_ / "r.yaml", route("r", "r.example.com", "a"));
+  ASSERT_TRUE(served_within(gantry_->port, "r.example.com", "/", "a-1-a")) << gantry_->log();
+  write_file(manifests_ / "r.yaml", route("r", "r.example.com", "b"));
+  ASSERT_TRUE(served_within(gantry_->port, "r.example.com", "/", "b-1-a")) << gantry_->log();
+  EXPECT_EQ(gantry_->metric("gantry_route_translations_total"), partial + 2);
+  EXPECT_EQ(gantry_->metric("gantry_translations_total"), translations + 2);
+  // The live table is the one a full translation of the same files gives.
+  EXPECT_EQ(pod_of(gantry_->port, "stable.example.com", "/"), "a-1-a");
+  write_file(manifests_ / "svc.yaml", service_manifest("c", {echoes_[1]->port}));
+  auto until = std::chrono::steady_clock::now() + 3s;
+  while (gantry_->metric("gantry_translations_total") != translations + 3 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(gantry_->metric("gantry_translations_total"), translations + 3);
+  EXPECT_EQ(gantry_->metric("gantry_route_translations_total"), partial + 2);
+  fs::remove(manifests_ / "r.yaml");
+  EXPECT_TRUE(within_404(gantry_->port, "r.example.com"));
+  EXPECT_EQ(gantry_->metric("gantry_route_translations_total"), partial + 3);
 }
 
 TEST_F(ReloadTest, ABrokenFileKeepsItsLastGoodRoutesServing) {

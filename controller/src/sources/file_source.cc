@@ -49,7 +49,7 @@ ScanReport FileSource::scan() {
   for (auto it = files_.begin(); it != files_.end();) {
     if (!present.count(it->first)) {
       report.notes.push_back(it->first + ": removed");
-      apply(it->first, it->second.objects, {}, report.changed_kinds);
+      apply(it->first, it->second.objects, {}, report.changed_kinds, report.changed_objects);
       it = files_.erase(it);
       report.changed = true;
     } else {
@@ -79,7 +79,7 @@ ScanReport FileSource::scan() {
     }
     for (auto& note : parsed->ignored) report.notes.push_back(std::move(note));
     std::set<std::string> kinds;
-    state.objects = apply(path, state.objects, std::move(parsed->objects), kinds);
+    state.objects = apply(path, state.objects, std::move(parsed->objects), kinds, report.changed_objects);
     if (kinds.empty()) continue;  // rewritten with the same objects (a touch, a reformat)
     report.changed_kinds.insert(kinds.begin(), kinds.end());
     report.changed = true;
@@ -89,7 +89,8 @@ ScanReport FileSource::scan() {
 }
 
 std::vector<FileSource::Held> FileSource::apply(const std::string& file, const std::vector<Held>& before,
-                                                std::vector<DecodedObject> after, std::set<std::string>& changed_kinds) {
+                                                std::vector<DecodedObject> after, std::set<std::string>& changed_kinds,
+                                                std::set<std::string>& changed_objects) {
   std::map<std::string, uint64_t> old;
   for (const Held& h : before) old[h.id] = h.hash;
   std::vector<Held> now;
@@ -102,6 +103,7 @@ std::vector<FileSource::Held> FileSource::apply(const std::string& file, const s
     owners_[id].insert(file);
     if (same) continue;
     changed_kinds.insert(d.kind);
+    changed_objects.insert(id);
     auto [gen, inserted] = generations_.try_emplace(id, Generation{d.spec_hash, 1});
     if (!inserted && gen->second.spec_hash != d.spec_hash) {
       gen->second.spec_hash = d.spec_hash;
@@ -119,6 +121,7 @@ std::vector<FileSource::Held> FileSource::apply(const std::string& file, const s
     owners_.erase(id);
     size_t slash = id.find('/');
     changed_kinds.insert(id.substr(0, slash));
+    changed_objects.insert(id);
     store_.erase(id.substr(0, slash), id.substr(slash + 1));
     // An object deleted and created again starts over at generation 1, as in a cluster.
     generations_.erase(id);

@@ -4,6 +4,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -35,6 +36,16 @@ struct GatewayState {
   json::array conditions;
 };
 
+// A Gateway listener's virtual host: (listener, scope, hostname).
+using VhostKey = std::tuple<uint32_t, uint32_t, std::string>;
+
+// What one HTTPRoute put into a translation: undone and redone when only it changes.
+struct RouteRecord {
+  std::vector<std::pair<std::string, uint32_t>> attached;  // (Gateway key, listener) it is counted on
+  std::set<VhostKey> vhosts;                               // where its routes are
+  std::optional<json::object> status;
+};
+
 struct Context {
   const ObjectStore& store;
   const TranslateOptions& options;
@@ -45,10 +56,17 @@ struct Context {
   std::map<std::string, std::string> bound_owner;   // "address:port" -> gateway key
   std::map<std::string, GatewayState> gateways;     // our Gateways by "namespace/name"
   std::set<std::string> classes;                    // our GatewayClasses
-  // (listener, scope, hostname) -> index of the virtual host; a scan would make 10k
-  // host routes quadratic.
-  std::map<std::tuple<uint32_t, uint32_t, std::string>, uint32_t> vhosts;
+  // Gateway listeners' virtual hosts being built, in the order they are listed.
+  std::map<VhostKey, routing::VirtualHost> vhosts;
+  // Routes only (translate_routes): the HTTPRoutes being redone ("namespace/name"); a
+  // virtual host they touch starts from the previous one's routes less theirs.
+  const std::set<std::string>* redone = nullptr;
+  // Kept for the next translation when asked (TranslateOptions::keep_state).
+  std::map<std::string, RouteRecord>* records = nullptr;
 };
+
+// The virtual host `key` being built (vhosts above), made on first use.
+routing::VirtualHost& vhost_for(Context& ctx, const VhostKey& key);
 
 json::object condition(std::string_view type, bool status, std::string_view reason, std::string_view message,
                        int64_t generation);
@@ -58,7 +76,9 @@ json::object status_item(std::string_view api_version, std::string_view kind, co
 void translate_gateway_classes(Context& ctx, json::array& out);
 void translate_gateways(Context& ctx);
 void translate_http_routes(Context& ctx, json::array& out);
-void write_gateway_status(Context& ctx, json::array& out);
+// One HTTPRoute: attaches it, adds its routes, writes its status into `record`.
+void translate_http_route(Context& ctx, const HTTPRoute& route, RouteRecord& record);
+void write_gateway_status(const Context& ctx, json::array& out);
 // Ingresses of our IngressClass on the ingress listeners (ingress.cc); after the Gateways,
 // which keep an address and port both would bind.
 void translate_ingresses(Context& ctx, json::array& out);

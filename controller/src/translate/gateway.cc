@@ -275,18 +275,19 @@ void translate_gateways(Context& ctx) {
   }
 }
 
-void write_gateway_status(Context& ctx, json::array& out) {
-  for (auto& [key, state] : ctx.gateways) {
+void write_gateway_status(const Context& ctx, json::array& out) {
+  for (const auto& [key, state] : ctx.gateways) {
     json::array listeners;
-    for (ListenerState& ls : state.listeners) {
+    for (const ListenerState& ls : state.listeners) {
       json::array kinds;
       for (const auto& k : ls.supported_kinds) kinds.push_back(json::object{{"group", k.group}, {"kind", k.kind}});
       listeners.push_back(json::object{{"name", ls.spec->name},
                                        {"supportedKinds", std::move(kinds)},
                                        {"attachedRoutes", ls.attached_routes},
-                                       {"conditions", std::move(ls.conditions)}});
+                                       {"conditions", ls.conditions}});
     }
-    json::object status{{"conditions", std::move(state.conditions)}, {"listeners", std::move(listeners)}};
+    // Copied, not moved: a routes-only translation writes this status again (attachedRoutes).
+    json::object status{{"conditions", state.conditions}, {"listeners", std::move(listeners)}};
     json::array addresses;
     if (!state.address.empty()) addresses.push_back(json::object{{"type", "IPAddress"}, {"value", state.address}});
     status["addresses"] = std::move(addresses);

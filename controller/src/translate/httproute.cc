@@ -162,13 +162,12 @@ bool kind_allowed(const ListenerState& ls) {
 }
 
 void add_routes(Context& ctx, const ListenerState& ls, const std::vector<std::string>& hostnames,
-                const HTTPRoute& route, const std::vector<CompiledRule>& rules) {
-  routing::ListenerScope& scope = ctx.listeners[ls.snapshot_listener].scopes[ls.scope];
+                const HTTPRoute& route, const std::vector<CompiledRule>& rules, RouteRecord& record) {
+  const std::string route_key = key_of(route.meta);
   for (const std::string& host : hostnames) {
-    auto [it, inserted] = ctx.vhosts.try_emplace({ls.snapshot_listener, ls.scope, host},
-                                                 static_cast<uint32_t>(scope.vhosts.size()));
-    if (inserted) scope.vhosts.push_back({host, {}, {}});
-    routing::VirtualHost* vhost = &scope.vhosts[it->second];
+    VhostKey key{ls.snapshot_listener, ls.scope, host};
+    routing::VirtualHost& vhost = vhost_for(ctx, key);
+    record.vhosts.insert(std::move(key));
     for (size_t r = 0; r < rules.size(); ++r) {
       for (size_t m = 0; m < rules[r].matches.size(); ++m) {
         routing::Route out;
@@ -178,9 +177,9 @@ void add_routes(Context& ctx, const ListenerState& ls, const std::vector<std::st
         out.timeouts = rules[r].timeouts;
         out.retry = rules[r].retry;
         out.source = {"HTTPRoute", route.meta.ns, route.meta.name, static_cast<int>(r), static_cast<int>(m)};
-        out.precedence = routing::make_precedence_key(out.match, route.meta.creation_timestamp, key_of(route.meta),
+        out.precedence = routing::make_precedence_key(out.match, route.meta.creation_timestamp, route_key,
                                                       static_cast<int>(r), static_cast<int>(m));
-        vhost->routes.push_back(std::move(out));
+        vhost.routes.push_back(std::move(out));
       }
     }
   }
@@ -190,6 +189,17 @@ void add_routes(Context& ctx, const ListenerState& ls, const std::vector<std::st
 
 void translate_http_routes(Context& ctx, json::array& out) {
   for (const auto& [key, route] : ctx.store.http_routes) {
+    RouteRecord record;
+    translate_http_route(ctx, route, record);
+    if (!record.status) continue;
+    if (ctx.records) out.push_back(*record.status);
+    else out.push_back(std::move(*record.status));
+    if (ctx.records) (*ctx.records)[key] = std::move(record);
+  }
+}
+
+void translate_http_route(Context& ctx, const HTTPRoute& route, RouteRecord& record) {
+  {
     const int64_t gen = route.meta.generation;
 
     // Rules compile once per route, whatever the number of parents.
@@ -243,9 +253,11 @@ void translate_http_routes(Context& ctx, json::array& out) {
       auto gw = ctx.gateways.find(gw_ns + "/" + ref.name);
       if (gw == ctx.gateways.end()) continue;  // not a Gateway of ours: its controller writes this parent
       GatewayState& state = gw->second;
+      const std::string& gw_key = gw->first;
 
       bool any_candidate = false, any_allowed = false, any_hostname = false;
-      for (ListenerState& ls : state.listeners) {
+      for (uint32_t li = 0; li < state.listeners.size(); ++li) {
+        ListenerState& ls = state.listeners[li];
         if (ref.section_name && *ref.section_name != ls.spec->name) continue;
         if (ref.port && *ref.port != ls.spec->port) continue;
         any_candidate = true;
@@ -256,7 +268,8 @@ void translate_http_routes(Context& ctx, json::array& out) {
         if (hostnames.empty()) continue;
         any_hostname = true;
         ++ls.attached_routes;
-        if (ls.valid && match_problem.empty()) add_routes(ctx, ls, hostnames, route, rules);
+        record.attached.emplace_back(gw_key, li);
+        if (ls.valid && match_problem.empty()) add_routes(ctx, ls, hostnames, route, rules, record);
       }
 
       json::array conds;
@@ -280,8 +293,7 @@ void translate_http_routes(Context& ctx, json::array& out) {
                                      {"controllerName", ctx.options.controller_name},
                                      {"conditions", std::move(conds)}});
     }
-    if (!parents.empty())
-      out.push_back(status_item("HTTPRoute", route.meta, json::object{{"parents", std::move(parents)}}));
+    if (!parents.empty()) record.status = status_item("HTTPRoute", route.meta, json::object{{"parents", std::move(parents)}});
   }
 }
 

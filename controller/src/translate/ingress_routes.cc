@@ -174,7 +174,7 @@ void emit_ingress_routes(Context& ctx, const std::map<std::string, IngressHost>&
       vhost.routes.push_back(std::move(r));
     }
     if (vhost.routes.empty()) continue;
-    scope.vhosts.push_back(std::move(vhost));
+    scope.vhosts.push_back(routing::make_vhost(std::move(vhost), ctx.options.regex_cache));
   }
 }
 

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+
 #include "context.h"
 
 namespace gantry::controller {
@@ -41,21 +43,152 @@ Result<std::map<uint16_t, uint16_t>> parse_port_map(std::string_view text) {
   return out;
 }
 
+namespace translate_detail {
+
+routing::VirtualHost& vhost_for(Context& ctx, const VhostKey& key) {
+  auto [it, inserted] = ctx.vhosts.try_emplace(key);
+  if (!inserted) return it->second;
+  routing::VirtualHost& vhost = it->second;
+  vhost.hostname = std::get<2>(key);
+  if (!ctx.redone) return vhost;
+  // Routes only: the virtual host starts from its previous routes (still in precedence
+  // order) less those of the HTTPRoutes being redone, which add theirs again.
+  const auto& vhosts = ctx.listeners[std::get<0>(key)].scopes[std::get<1>(key)].vhosts;
+  auto old = std::lower_bound(vhosts.begin(), vhosts.end(), vhost.hostname,
+                              [](const routing::VirtualHostPtr& v, const std::string& h) { return v->hostname < h; });
+  if (old == vhosts.end() || (*old)->hostname != vhost.hostname) return vhost;
+  std::string source;
+  for (const routing::Route& r : (*old)->routes) {
+    source.assign(r.source.ns).append("/").append(r.source.name);
+    if (r.source.kind == "HTTPRoute" && ctx.redone->count(source)) continue;
+    vhost.routes.push_back(r);
+  }
+  return vhost;
+}
+
+namespace {
+
+// The Gateway listeners' virtual hosts built in `ctx.vhosts` go into their scopes, by
+// hostname; empty ones (every route of theirs removed) are dropped. Only the scopes they
+// belong to are indexed again.
+void place_vhosts(Context& ctx) {
+  struct Built {
+    std::vector<routing::VirtualHostPtr> vhosts;
+    std::set<std::string> names;  // every hostname rebuilt, the emptied ones too
+  };
+  std::map<std::pair<uint32_t, uint32_t>, Built> built;
+  for (auto& [key, vhost] : ctx.vhosts) {
+    Built& b = built[{std::get<0>(key), std::get<1>(key)}];
+    b.names.insert(std::get<2>(key));
+    if (!vhost.routes.empty()) b.vhosts.push_back(routing::make_vhost(std::move(vhost), ctx.options.regex_cache));
+  }
+  ctx.vhosts.clear();
+  for (auto& [where, b] : built) {
+    routing::ListenerScope& scope = ctx.listeners[where.first].scopes[where.second];
+    if (!scope.vhosts.empty()) {
+      // Routes only: the untouched virtual hosts are kept as they are (shared).
+      for (const auto& v : scope.vhosts)
+        if (!b.names.count(v->hostname)) b.vhosts.push_back(v);
+      std::sort(b.vhosts.begin(), b.vhosts.end(), [](const auto& x, const auto& y) { return x->hostname < y->hostname; });
+    }
+    scope.vhosts = std::move(b.vhosts);
+    if (ctx.redone) routing::index_scope(scope);  // a full translation indexes everything after
+  }
+}
+
+}  // namespace
+
+// What translate_routes needs of the last translation.
+struct StateParts {
+  std::map<std::string, GatewayState> gateways;
+  std::set<std::string> classes;
+  std::map<std::string, uint32_t> bound;
+  std::map<std::string, std::string> bound_owner;
+  std::map<std::string, uint32_t> clusters;
+  json::array class_status, ingress_status;
+  std::map<std::string, RouteRecord> routes;
+};
+
+}  // namespace translate_detail
+
+struct TranslationState : translate_detail::StateParts {};
+
 TranslateResult translate(const ObjectStore& store, const TranslateOptions& options) {
   using namespace translate_detail;
   Context ctx{store, options, {}, {}, {}, {}, {}, {}, {}, {}};
+  auto state = options.keep_state ? std::make_shared<TranslationState>() : nullptr;
+  if (state) ctx.records = &state->routes;
   json::array classes, gateways, routes, ingresses;
   translate_gateway_classes(ctx, classes);
   translate_gateways(ctx);
   translate_http_routes(ctx, routes);
   write_gateway_status(ctx, gateways);
   translate_ingresses(ctx, ingresses);
+  place_vhosts(ctx);
 
   TranslateResult result;
+  if (state) {
+    state->gateways = ctx.gateways;
+    state->classes = ctx.classes;
+    state->bound = ctx.bound;
+    state->bound_owner = ctx.bound_owner;
+    state->clusters = ctx.clusters;
+    state->class_status = classes;
+    state->ingress_status = ingresses;
+    result.state = state;
+  }
   for (auto* part : {&classes, &gateways, &routes, &ingresses})
     for (auto& item : *part) result.status.push_back(std::move(item));
-  routing::finalize(ctx.listeners, options.regex_cache);
+  routing::finalize(ctx.listeners);
   if (options.regex_cache) options.regex_cache->sweep();
+  result.snapshot = std::move(ctx.snapshot);
+  result.snapshot.listeners = std::make_shared<const routing::Listeners>(std::move(ctx.listeners));
+  return result;
+}
+
+TranslateResult translate_routes(const ObjectStore& store, const TranslateOptions& options, TranslationState& state,
+                                 const routing::Snapshot& live, const std::set<std::string>& changed) {
+  using namespace translate_detail;
+  Context ctx{store, options, {}, {}, {}, {}, {}, {}, {}, {}};
+  ctx.snapshot.clusters = live.clusters;
+  ctx.listeners = *live.listeners;  // virtual host pointers and indexes: nothing deep is copied
+  ctx.clusters = std::move(state.clusters);
+  ctx.bound = std::move(state.bound);
+  ctx.bound_owner = std::move(state.bound_owner);
+  ctx.gateways = std::move(state.gateways);
+  ctx.classes = std::move(state.classes);
+  ctx.redone = &changed;
+  ctx.records = &state.routes;
+
+  for (const std::string& key : changed) {
+    auto was = state.routes.find(key);
+    if (was == state.routes.end()) continue;
+    for (const auto& [gw, listener] : was->second.attached) --ctx.gateways.at(gw).listeners.at(listener).attached_routes;
+    for (const VhostKey& v : was->second.vhosts) vhost_for(ctx, v);  // rebuilt without its routes
+    state.routes.erase(was);
+  }
+  for (const std::string& key : changed) {
+    auto route = store.http_routes.find(key);
+    if (route == store.http_routes.end()) continue;
+    RouteRecord record;
+    translate_http_route(ctx, route->second, record);
+    state.routes[key] = std::move(record);
+  }
+  place_vhosts(ctx);
+
+  TranslateResult result;
+  result.status = state.class_status;
+  write_gateway_status(ctx, result.status);
+  for (const auto& [key, route] : store.http_routes)
+    if (auto r = state.routes.find(key); r != state.routes.end() && r->second.status)
+      result.status.push_back(*r->second.status);
+  for (const auto& item : state.ingress_status) result.status.push_back(item);
+
+  state.gateways = std::move(ctx.gateways);
+  state.classes = std::move(ctx.classes);
+  state.bound = std::move(ctx.bound);
+  state.bound_owner = std::move(ctx.bound_owner);
+  state.clusters = std::move(ctx.clusters);
   result.snapshot = std::move(ctx.snapshot);
   result.snapshot.listeners = std::make_shared<const routing::Listeners>(std::move(ctx.listeners));
   return result;

@@ -75,7 +75,7 @@ TEST(RouteMatcher, FirstSortedRouteWins) {
   exact.match = path(E, "/a/b");
   exact.precedence = make_precedence_key(exact.match, "", "ns/exact", 0, 0);
   v.routes = {prefix, exact};
-  scope.vhosts.push_back(v);
+  scope.vhosts.push_back(make_vhost(v));
   l.scopes.push_back(scope);
   Listeners listeners{l};
   finalize(listeners);

@@ -85,6 +85,10 @@ struct VirtualHost {
   PathIndex path_index;
 };
 
+// Made once (make_vhost) and then only read: a virtual host that a change does not touch
+// is the same object in the next snapshot.
+using VirtualHostPtr = std::shared_ptr<const VirtualHost>;
+
 // TLS termination for an HTTPS listener: the certificate chain and key, PEM, already
 // checked by the translator. The proxy picks a scope's certificate by SNI.
 struct TlsCertificate {
@@ -101,7 +105,7 @@ struct ListenerScope {
   WildcardDepth host_depth = WildcardDepth::AnyLabels;
   std::vector<TlsCertificate> certificates;  // HTTPS listeners; empty for HTTP
   HostIndex vhost_index;
-  std::vector<VirtualHost> vhosts;
+  std::vector<VirtualHostPtr> vhosts;  // by hostname
 };
 
 // An Ingress TLS host and the certificate of its Secret.
@@ -137,9 +141,15 @@ struct Snapshot {
 
 using SnapshotPtr = std::shared_ptr<const Snapshot>;
 
-// Sorts every virtual host's routes by precedence and builds the host indexes.
-// Called once by the translator after it filled the listeners.
-// `cache`: regex automata shared with earlier translations.
-void finalize(Listeners& listeners, RegexCache* cache = nullptr);
+// Sorts a virtual host's routes by precedence, sums their weights and builds its path
+// index; from here on it is shared. `cache`: regex automata kept across translations.
+VirtualHostPtr make_vhost(VirtualHost vhost, RegexCache* cache = nullptr);
+
+// The host indexes: each listener's scopes (by hostname), each scope's virtual hosts, an
+// Ingress listener's SNI certificates. Called by the translator once it filled the
+// listeners; index_scope again for a scope whose virtual hosts changed.
+void finalize(Listeners& listeners);
+void index_scope(ListenerScope& scope);
+void index_listener(Listener& listener);
 
 }  // namespace gantry::routing

@@ -17,6 +17,7 @@ namespace gantry::controller {
 struct ScanReport {
   bool changed = false;               // the set of objects differs from the last scan
   std::set<std::string> changed_kinds;  // kinds of the objects added, removed or changed
+  std::set<std::string> changed_objects;  // and the objects themselves: "Kind/namespace/name"
   std::vector<std::string> errors;    // "file:line: message", one per bad file
   std::vector<std::string> notes;     // unknown kinds ignored, files added or removed
 };
@@ -56,7 +57,7 @@ class FileSource {
   // Applies one file's new objects over its old ones (either may be empty).
   // Returns what the file now holds.
   std::vector<Held> apply(const std::string& file, const std::vector<Held>& before, std::vector<DecodedObject> after,
-                          std::set<std::string>& changed_kinds);
+                          std::set<std::string>& changed_kinds, std::set<std::string>& changed_objects);
 
   std::vector<std::string> paths_;
   std::map<std::string, FileState> files_;

@@ -5,7 +5,9 @@
 #include <boost/json/array.hpp>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "gantry/common/result.h"
@@ -35,14 +37,32 @@ struct TranslateOptions {
   // Compiled regexes kept across translations (the serve loop's); null compiles afresh.
   // The output is the same either way.
   routing::RegexCache* regex_cache = nullptr;
+  // Keep what translate_routes needs to redo only the HTTPRoutes that change next.
+  bool keep_state = false;
 };
+
+// What a translation leaves for the next one (translate_routes): each HTTPRoute's share of
+// the listeners, virtual hosts and status, the Gateways' listener states, the clusters.
+struct TranslationState;
 
 struct TranslateResult {
   routing::Snapshot snapshot;  // finalized: routes sorted, indexes built
   boost::json::array status;   // Kubernetes-style items: GatewayClass, Gateway, HTTPRoute, Ingress
+  std::shared_ptr<TranslationState> state;  // with options.keep_state
 };
 
 TranslateResult translate(const ObjectStore& store, const TranslateOptions& options);
+
+// Cost proportional to the change: `store` differs from the one `state` was made from in
+// the HTTPRoutes named in `changed` ("namespace/name": added, changed or removed) and in
+// nothing else but EndpointSlices; `live` is the snapshot made then (its endpoints may have
+// been refreshed since). Only those routes are translated again and only the virtual hosts
+// they are or were in are rebuilt; every other virtual host, listener index and status item
+// is shared with `live` or reused. The result routes and reports exactly as translate() of
+// the same store would (snapshot_to_json and the status are the same); clusters that no
+// route uses any more stay until the next full translation. `state` is updated in place.
+TranslateResult translate_routes(const ObjectStore& store, const TranslateOptions& options, TranslationState& state,
+                                 const routing::Snapshot& live, const std::set<std::string>& changed);
 
 // Endpoints only: every Service cluster of `snapshot` ("namespace/name:port") takes its
 // endpoints from `store` again. An EndpointSlice change needs nothing more: routes and

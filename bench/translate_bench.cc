@@ -1,6 +1,7 @@
 // translate() alone, on N host + N prefix + N regex routes (the shapes bench/gen-routes.sh
 // writes), without and with the regex cache the serve loop keeps: what a full translation
-// costs when a route is added.
+// costs when a route is added; and translate_routes(), what the serve loop pays instead
+// when only that route changed (one new host route, added and removed in turn).
 #include <benchmark/benchmark.h>
 
 #include <string>
@@ -56,6 +57,31 @@ void BM_Translate(benchmark::State& state) {
     benchmark::DoNotOptimize(result.snapshot.listeners->size());
   }
 }
+void BM_TranslateRoutes(benchmark::State& state) {
+  controller::ObjectStore store = make_store(static_cast<int>(state.range(0)));
+  routing::RegexCache cache;
+  controller::TranslateOptions options;
+  options.regex_cache = &cache;
+  options.keep_state = true;
+  auto first = controller::translate(store, options);
+  auto live = std::make_shared<const routing::Snapshot>(std::move(first.snapshot));
+  auto parsed = controller::parse_manifest(
+      "new.yaml",
+      "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: new, namespace: default}\n"
+      "spec:\n  parentRefs: [{name: bench, sectionName: hosts}]\n  hostnames: [new.example.com]\n"
+      "  rules: [{backendRefs: [{name: be, port: 8080}]}]\n");
+  const controller::Object added = parsed->objects.front().object;
+  bool present = false;
+  for (auto _ : state) {
+    if (present) store.erase("HTTPRoute", "default/new");
+    else store.upsert(added);
+    present = !present;
+    auto result = controller::translate_routes(store, options, *first.state, *live, {"default/new"});
+    live = std::make_shared<const routing::Snapshot>(std::move(result.snapshot));
+  }
+}
+
+BENCHMARK(BM_TranslateRoutes)->Arg(1000)->Arg(5000)->ArgNames({"routes"})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Translate)->ArgsProduct({{1000, 5000}, {0, 1}})->ArgNames({"routes", "cache"})->Unit(benchmark::kMillisecond);
 
 }  // namespace

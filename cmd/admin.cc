@@ -11,7 +11,7 @@
 
 namespace gantry::cmd {
 
-void StatusBoard::publish(std::shared_ptr<const boost::json::array> status, routing::SnapshotPtr snapshot,
+void StatusBoard::publish(std::shared_ptr<const controller::StatusItems> status, routing::SnapshotPtr snapshot,
                           std::vector<std::string> errors) {
   double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::lock_guard lock(mutex_);
@@ -42,7 +42,7 @@ void StatusBoard::set_errors(std::vector<std::string> errors) {
   errors_ = std::move(errors);
 }
 std::string StatusBoard::status() const {
-  std::shared_ptr<const boost::json::array> items;
+  std::shared_ptr<const controller::StatusItems> items;
   auto [version, at] = published();
   {
     std::lock_guard lock(mutex_);
@@ -53,7 +53,7 @@ std::string StatusBoard::status() const {
                            {"kind", "List"},
                            {"metadata", boost::json::object{{"resourceVersion", std::to_string(version)},
                                                             {"publishedAt", at > 0 ? rfc3339(at) : ""}}}};
-  list["items"] = items ? *items : boost::json::array{};
+  list["items"] = items ? controller::to_array(*items) : boost::json::array{};
   return boost::json::serialize(list);
 }
 std::string StatusBoard::config() const {

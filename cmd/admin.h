@@ -12,6 +12,7 @@
 #include <boost/json/array.hpp>
 
 #include "gantry/common/result.h"
+#include "gantry/controller/translate/translator.h"
 #include "gantry/proxy/worker_pool.h"
 #include "gantry/routing/snapshot.h"
 
@@ -24,7 +25,7 @@ namespace gantry::cmd {
 // reconcile loop and the admin thread only, never on the request path.
 class StatusBoard {
  public:
-  void publish(std::shared_ptr<const boost::json::array> status, routing::SnapshotPtr snapshot,
+  void publish(std::shared_ptr<const controller::StatusItems> status, routing::SnapshotPtr snapshot,
                std::vector<std::string> errors);
   void set_errors(std::vector<std::string> errors);
   std::string status() const;
@@ -48,7 +49,7 @@ class StatusBoard {
   std::atomic<uint64_t> translations_{0}, route_translations_{0}, endpoint_updates_{0};
   double published_at_ = 0;
   mutable std::mutex mutex_;
-  std::shared_ptr<const boost::json::array> status_;
+  std::shared_ptr<const controller::StatusItems> status_;
   routing::SnapshotPtr snapshot_;
   std::vector<std::string> errors_;
 };

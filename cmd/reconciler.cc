@@ -17,7 +17,7 @@ void Reconciler::trim(std::chrono::steady_clock::time_point now) {
 void Reconciler::show(const std::map<std::string, std::string>& unbound, const std::vector<std::string>& errors) {
   auto status = status_;
   if (!unbound.empty())
-    status = std::make_shared<const boost::json::array>(controller::mark_unbound(*status_, *live_->listeners, unbound));
+    status = std::make_shared<const controller::StatusItems>(controller::mark_unbound(*status_, *live_->listeners, unbound));
   board_.publish(std::move(status), live_, errors);
   if (unbound.empty()) bind_retry_after_.reset();
   else bind_retry_after_ = std::chrono::steady_clock::now() + kBindRetry;
@@ -65,18 +65,18 @@ void Reconciler::reconcile(bool full) {
     controller::TranslateResult result = controller::translate_routes(store, options_, *state_, *live_, routes);
     if (report.changed_kinds.count("EndpointSlice")) controller::refresh_endpoints(store, result.snapshot);
     board_.count_translation(true);
-    publish(std::move(result.snapshot), std::make_shared<const boost::json::array>(std::move(result.status)),
+    publish(std::move(result.snapshot), std::make_shared<const controller::StatusItems>(std::move(result.status)),
             report.errors, (scan_us + "routes").c_str(), started);
     return;
   }
   controller::TranslateResult result = controller::translate(store, options_);
   board_.count_translation(false);
   state_ = std::move(result.state);
-  publish(std::move(result.snapshot), std::make_shared<const boost::json::array>(std::move(result.status)),
+  publish(std::move(result.snapshot), std::make_shared<const controller::StatusItems>(std::move(result.status)),
           report.errors, (scan_us + "translate").c_str(), started);
 }
 
-void Reconciler::publish(routing::Snapshot snapshot, std::shared_ptr<const boost::json::array> status,
+void Reconciler::publish(routing::Snapshot snapshot, std::shared_ptr<const controller::StatusItems> status,
                          const std::vector<std::string>& errors, const char* how,
                          std::chrono::steady_clock::time_point started) {
   snapshot.version = ++version_;

@@ -45,7 +45,7 @@ class Reconciler {
 
  private:
   void show(const std::map<std::string, std::string>& unbound, const std::vector<std::string>& errors);
-  void publish(routing::Snapshot snapshot, std::shared_ptr<const boost::json::array> status,
+  void publish(routing::Snapshot snapshot, std::shared_ptr<const controller::StatusItems> status,
                const std::vector<std::string>& errors, const char* how, std::chrono::steady_clock::time_point started);
 
   controller::FileSource& source_;
@@ -61,7 +61,7 @@ class Reconciler {
   uint64_t version_ = 0;
   routing::SnapshotPtr live_, retiring_;
   std::shared_ptr<controller::TranslationState> state_;  // of the translation behind live_
-  std::shared_ptr<const boost::json::array> status_;
+  std::shared_ptr<const controller::StatusItems> status_;
 };
 
 }  // namespace gantry::cmd

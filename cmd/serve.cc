@@ -38,7 +38,7 @@ int run_translate(const Flags& flags) {
   for (const auto& e : report.errors) std::cerr << e << "\n";
   controller::TranslateResult result = controller::translate(source.store(), flags.translate);
   json::object out{{"snapshot", controller::snapshot_to_json(result.snapshot)},
-                   {"status", status_list(std::move(result.status))}};
+                   {"status", status_list(controller::to_array(result.status))}};
   std::cout << controller::to_yaml(out);
   return report.errors.empty() ? 0 : 1;
 }

@@ -23,7 +23,7 @@ const Route* match_route(const Listener& listener, std::string_view host, const 
   if (!scope_index) return nullptr;
   const ListenerScope& scope = listener.scopes[*scope_index];
   if (scope_out) *scope_out = &scope;
-  auto vhost_index = scope.vhost_index.find(host);
+  auto vhost_index = scope.vhost_index->find(host);
   if (!vhost_index) return nullptr;
   const VirtualHost& vhost = *scope.vhosts[*vhost_index];
   int found = vhost.path_index.find(vhost.routes, request);

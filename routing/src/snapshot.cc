@@ -37,8 +37,9 @@ VirtualHostPtr make_vhost(VirtualHost vhost, RegexCache* cache) {
 }
 
 void index_scope(ListenerScope& scope) {
-  scope.vhost_index = HostIndex(scope.host_depth);
-  for (uint32_t v = 0; v < scope.vhosts.size(); ++v) scope.vhost_index.add(scope.vhosts[v]->hostname, v);
+  auto index = std::make_shared<HostIndex>(scope.host_depth);
+  for (uint32_t v = 0; v < scope.vhosts.size(); ++v) index->add(scope.vhosts[v]->hostname, v);
+  scope.vhost_index = std::move(index);
 }
 
 void index_listener(Listener& listener) {

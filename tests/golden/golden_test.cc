@@ -43,7 +43,7 @@ TEST_P(GoldenTest, TranslationMatches) {
   ScanReport report = source.scan();
   ASSERT_TRUE(report.errors.empty()) << report.errors.front();
   TranslateResult result = translate(source.store(), options);
-  boost::json::object doc{{"snapshot", snapshot_to_json(result.snapshot)}, {"status", std::move(result.status)}};
+  boost::json::object doc{{"snapshot", snapshot_to_json(result.snapshot)}, {"status", controller::to_array(result.status)}};
   std::string got = to_yaml(doc);
   if (std::getenv("UPDATE_GOLDEN")) {
     std::ofstream(dir / "out.yaml") << got;

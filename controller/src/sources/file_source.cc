@@ -1,5 +1,6 @@
 #include "gantry/controller/sources/file_source.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include <fstream>
@@ -10,33 +11,43 @@ namespace gantry::controller {
 namespace fs = std::filesystem;
 namespace {
 
-bool is_manifest(const fs::path& p) {
-  auto ext = p.extension().string();
-  return ext == ".yaml" || ext == ".yml";
+bool is_manifest(std::string_view p) { return p.ends_with(".yaml") || p.ends_with(".yml"); }
+
+// One directory level by readdir's d_type: no stat per entry unless the type is a link
+// or unknown (a scan runs on every change; std::filesystem's iterator stats each entry).
+// Directory links are not followed (as std::filesystem's default), file links are.
+void walk(const std::string& dir, std::set<std::string>& out) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return;
+  while (dirent* e = ::readdir(d)) {
+    // Editors write dot-files beside the one being saved, volumes keep their data in dot
+    // directories; neither are manifests. "." and ".." go with them.
+    if (e->d_name[0] == '.') continue;
+    std::string path = dir + "/" + e->d_name;
+    unsigned char type = e->d_type;
+    if (type == DT_LNK || type == DT_UNKNOWN) {
+      struct stat st;
+      if (::stat(path.c_str(), &st) != 0) continue;
+      if (S_ISREG(st.st_mode)) type = DT_REG;
+      else if (S_ISDIR(st.st_mode) && e->d_type == DT_UNKNOWN) type = DT_DIR;
+      else continue;
+    }
+    if (type == DT_DIR) walk(path, out);
+    else if (type == DT_REG && is_manifest(path)) out.insert(std::move(path));
+  }
+  ::closedir(d);
 }
 
 std::set<std::string> list_files(const std::vector<std::string>& paths, std::vector<std::string>& errors) {
   std::set<std::string> out;
   for (const std::string& path : paths) {
-    std::error_code ec;
-    auto status = fs::status(path, ec);
-    if (ec || !fs::exists(status)) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
       errors.push_back(path + ": no such file or directory");
       continue;
     }
-    if (fs::is_regular_file(status)) {
-      out.insert(path);
-      continue;
-    }
-    for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      // Editors write dot-files beside the one being saved; they are not manifests.
-      if (it->path().filename().string().starts_with(".")) {
-        if (it->is_directory()) it.disable_recursion_pending();
-        continue;
-      }
-      if (it->is_regular_file() && is_manifest(it->path())) out.insert(it->path().string());
-    }
+    if (S_ISREG(st.st_mode)) out.insert(path);
+    else if (S_ISDIR(st.st_mode)) walk(path.size() > 1 && path.back() == '/' ? path.substr(0, path.size() - 1) : path, out);
   }
   return out;
 }
@@ -84,7 +95,8 @@ ScanReport FileSource::scan() {
     report.changed_kinds.insert(kinds.begin(), kinds.end());
     report.changed = true;
   }
-  if (report.changed) store_.complete_namespaces();
+  if (namespace_erased_) store_.complete_namespaces();
+  namespace_erased_ = false;
   return report;
 }
 
@@ -110,7 +122,9 @@ std::vector<FileSource::Held> FileSource::apply(const std::string& file, const s
       ++gen->second.generation;
     }
     meta_of(d.object).generation = gen->second.generation;
+    const std::string ns = d.kind == "Namespace" ? meta_of(d.object).name : meta_of(d.object).ns;
     store_.upsert(std::move(d.object));
+    store_.ensure_namespace(ns);
   }
   // What this file no longer holds: gone, unless another file still defines it (then that
   // file's version is read again on its next change; until then the last one stays).
@@ -123,6 +137,8 @@ std::vector<FileSource::Held> FileSource::apply(const std::string& file, const s
     changed_kinds.insert(id.substr(0, slash));
     changed_objects.insert(id);
     store_.erase(id.substr(0, slash), id.substr(slash + 1));
+    // Its objects keep their namespace (implicit again, as it was before it was declared).
+    if (id.starts_with("Namespace/")) namespace_erased_ = true;
     // An object deleted and created again starts over at generation 1, as in a cluster.
     generations_.erase(id);
   }

@@ -42,6 +42,13 @@ bool ObjectStore::erase(std::string_view kind, const std::string& key) {
   return false;
 }
 
+void ObjectStore::ensure_namespace(const std::string& ns) {
+  if (ns.empty()) return;
+  auto [it, inserted] = namespaces.try_emplace(ns);
+  if (inserted) it->second.meta.name = ns;
+  it->second.meta.labels["kubernetes.io/metadata.name"] = ns;
+}
+
 void ObjectStore::complete_namespaces() {
   auto ensure = [this](const std::string& ns) {
     if (ns.empty()) return;

@@ -43,7 +43,7 @@ using VhostKey = std::tuple<uint32_t, uint32_t, std::string>;
 struct RouteRecord {
   std::vector<std::pair<std::string, uint32_t>> attached;  // (Gateway key, listener) it is counted on
   std::set<VhostKey> vhosts;                               // where its routes are
-  std::optional<json::object> status;
+  std::shared_ptr<const json::object> status;  // none: not a route of our Gateways
 };
 
 struct Context {

@@ -191,9 +191,7 @@ void translate_http_routes(Context& ctx, json::array& out) {
   for (const auto& [key, route] : ctx.store.http_routes) {
     RouteRecord record;
     translate_http_route(ctx, route, record);
-    if (!record.status) continue;
-    if (ctx.records) out.push_back(*record.status);
-    else out.push_back(std::move(*record.status));
+    if (record.status) out.push_back(*record.status);
     if (ctx.records) (*ctx.records)[key] = std::move(record);
   }
 }
@@ -293,7 +291,9 @@ void translate_http_route(Context& ctx, const HTTPRoute& route, RouteRecord& rec
                                      {"controllerName", ctx.options.controller_name},
                                      {"conditions", std::move(conds)}});
     }
-    if (!parents.empty()) record.status = status_item("HTTPRoute", route.meta, json::object{{"parents", std::move(parents)}});
+    if (!parents.empty())
+      record.status = std::make_shared<const json::object>(
+          status_item("HTTPRoute", route.meta, json::object{{"parents", std::move(parents)}}));
   }
 }
 

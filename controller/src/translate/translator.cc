@@ -105,13 +105,20 @@ struct StateParts {
   std::map<std::string, uint32_t> bound;
   std::map<std::string, std::string> bound_owner;
   std::map<std::string, uint32_t> clusters;
-  json::array class_status, ingress_status;
+  StatusItems class_status, ingress_status;
   std::map<std::string, RouteRecord> routes;
 };
 
 }  // namespace translate_detail
 
 struct TranslationState : translate_detail::StateParts {};
+
+boost::json::array to_array(const StatusItems& items) {
+  boost::json::array out;
+  out.reserve(items.size());
+  for (const auto& item : items) out.push_back(*item);
+  return out;
+}
 
 TranslateResult translate(const ObjectStore& store, const TranslateOptions& options) {
   using namespace translate_detail;
@@ -127,18 +134,32 @@ TranslateResult translate(const ObjectStore& store, const TranslateOptions& opti
   place_vhosts(ctx);
 
   TranslateResult result;
+  auto share = [](json::array& items) {
+    StatusItems out;
+    for (auto& item : items) out.push_back(std::make_shared<const json::object>(std::move(item.as_object())));
+    return out;
+  };
+  StatusItems class_items = share(classes), ingress_items = share(ingresses);
+  result.status = class_items;
+  for (auto& item : share(gateways)) result.status.push_back(std::move(item));
+  if (state) {
+    for (const auto& [key, route] : store.http_routes)
+      if (auto r = state->routes.find(key); r != state->routes.end() && r->second.status)
+        result.status.push_back(r->second.status);
+  } else {
+    for (auto& item : share(routes)) result.status.push_back(std::move(item));
+  }
+  for (const auto& item : ingress_items) result.status.push_back(item);
   if (state) {
     state->gateways = ctx.gateways;
     state->classes = ctx.classes;
     state->bound = ctx.bound;
     state->bound_owner = ctx.bound_owner;
     state->clusters = ctx.clusters;
-    state->class_status = classes;
-    state->ingress_status = ingresses;
+    state->class_status = std::move(class_items);
+    state->ingress_status = std::move(ingress_items);
     result.state = state;
   }
-  for (auto* part : {&classes, &gateways, &routes, &ingresses})
-    for (auto& item : *part) result.status.push_back(std::move(item));
   routing::finalize(ctx.listeners);
   if (options.regex_cache) options.regex_cache->sweep();
   result.snapshot = std::move(ctx.snapshot);
@@ -178,10 +199,12 @@ TranslateResult translate_routes(const ObjectStore& store, const TranslateOption
 
   TranslateResult result;
   result.status = state.class_status;
-  write_gateway_status(ctx, result.status);
+  json::array gateways;
+  write_gateway_status(ctx, gateways);
+  for (auto& item : gateways) result.status.push_back(std::make_shared<const json::object>(std::move(item.as_object())));
   for (const auto& [key, route] : store.http_routes)
     if (auto r = state.routes.find(key); r != state.routes.end() && r->second.status)
-      result.status.push_back(*r->second.status);
+      result.status.push_back(r->second.status);
   for (const auto& item : state.ingress_status) result.status.push_back(item);
 
   state.gateways = std::move(ctx.gateways);

@@ -22,7 +22,7 @@ void set_condition(json::array& conditions, json::object c) {
 
 }  // namespace
 
-json::array mark_unbound(json::array status, const routing::Listeners& listeners,
+StatusItems mark_unbound(StatusItems status, const routing::Listeners& listeners,
                          const std::map<std::string, std::string>& failures) {
   if (failures.empty()) return status;
   std::map<std::string, std::string> scopes;  // "namespace/gateway/listener" -> why
@@ -33,8 +33,11 @@ json::array mark_unbound(json::array status, const routing::Listeners& listeners
     if (l.ingress) ingress_problem = f->second;
     for (const routing::ListenerScope& s : l.scopes) scopes[s.name] = f->second;
   }
-  for (auto& v : status) {
-    json::object& item = v.as_object();
+  for (auto& shared : status) {
+    if (shared->at("kind") != "Ingress" && shared->at("kind") != "Gateway") continue;
+    auto copy = std::make_shared<json::object>(*shared);  // the others' items stay shared
+    json::object& item = *copy;
+    shared = copy;
     const json::object& md = item.at("metadata").as_object();
     const json::value* namespace_ = md.if_contains("namespace");  // none: cluster-scoped
     const std::string ns(namespace_ ? namespace_->as_string() : ""), name(md.at("name").as_string());

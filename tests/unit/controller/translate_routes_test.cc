@@ -89,7 +89,7 @@ class TranslateRoutes : public ::testing::Test {
   }
 
   static std::string bytes(const TranslateResult& r) {
-    return to_yaml(boost::json::object{{"snapshot", snapshot_to_json(r.snapshot)}, {"status", r.status}});
+    return to_yaml(boost::json::object{{"snapshot", snapshot_to_json(r.snapshot)}, {"status", to_array(r.status)}});
   }
 
   fs::path dir_;

@@ -67,7 +67,7 @@ json::array translate_text(const std::string& text) {
   if (parsed.ok())
     for (auto& d : parsed->objects) store.upsert(std::move(d.object));
   store.complete_namespaces();
-  return translate(store, TranslateOptions{}).status;
+  return to_array(translate(store, TranslateOptions{}).status);
 }
 
 const json::object* find_condition(const json::array& items, const Case& c) {

@@ -104,7 +104,9 @@ struct ListenerScope {
   // Gateway API host wildcards span any number of labels, Ingress ones exactly one.
   WildcardDepth host_depth = WildcardDepth::AnyLabels;
   std::vector<TlsCertificate> certificates;  // HTTPS listeners; empty for HTTP
-  HostIndex vhost_index;
+  // Shared like the virtual hosts: a snapshot whose change is elsewhere copies a pointer,
+  // not thousands of host names.
+  std::shared_ptr<const HostIndex> vhost_index = std::make_shared<const HostIndex>();
   std::vector<VirtualHostPtr> vhosts;  // by hostname
 };
 

@@ -64,6 +64,7 @@ class FileSource {
   std::map<std::string, Generation> generations_;  // "Kind/namespace/name"
   std::map<std::string, std::set<std::string>> owners_;  // "Kind/namespace/name" -> files holding it
   ObjectStore store_;
+  bool namespace_erased_ = false;
 };
 
 }  // namespace gantry::controller

@@ -29,6 +29,9 @@ struct ObjectStore {
   // Every namespace an object lives in gets a Namespace entry, and every Namespace the
   // label kubernetes.io/metadata.name, as the API server does since Kubernetes 1.22.
   void complete_namespaces();
+  // The same for one namespace, as an object in it arrives (a source that keeps the store
+  // up to date need not walk every object on each change).
+  void ensure_namespace(const std::string& ns);
 
   const Service* find_service(const std::string& ns, const std::string& name) const;
 };

@@ -45,9 +45,14 @@ struct TranslateOptions {
 // the listeners, virtual hosts and status, the Gateways' listener states, the clusters.
 struct TranslationState;
 
+// Status items, each shared by the translations that did not change it: a routes-only
+// pass copies no other route's status.
+using StatusItems = std::vector<std::shared_ptr<const boost::json::object>>;
+boost::json::array to_array(const StatusItems& items);
+
 struct TranslateResult {
   routing::Snapshot snapshot;  // finalized: routes sorted, indexes built
-  boost::json::array status;   // Kubernetes-style items: GatewayClass, Gateway, HTTPRoute, Ingress
+  StatusItems status;          // Kubernetes-style items: GatewayClass, Gateway, HTTPRoute, Ingress
   std::shared_ptr<TranslationState> state;  // with options.keep_state
 };
 
@@ -72,7 +77,7 @@ size_t refresh_endpoints(const ObjectStore& store, routing::Snapshot& snapshot);
 // `status` with the listeners the data plane could not bind ("address:port" -> why)
 // reported: Gateway listeners Accepted=False and Programmed=False (PortUnavailable),
 // Ingresses a ListenerNotBound warning.
-boost::json::array mark_unbound(boost::json::array status, const routing::Listeners& listeners,
-                                const std::map<std::string, std::string>& failures);
+StatusItems mark_unbound(StatusItems status, const routing::Listeners& listeners,
+                         const std::map<std::string, std::string>& failures);
 
 }  // namespace gantry::controller

@@ -52,20 +52,20 @@ boost::json::value node_to_json(const YAML::Node& node) {
   return nullptr;
 }
 
-void record_lines(const YAML::Node& node, const boost::json::value& value, SourceLines& lines) {
-  lines.line[&value] = node.Mark().line + 1;
+void record_lines(const YAML::Node& node, const boost::json::value& value, SourceLines& lines, int first_line) {
+  lines.line[&value] = first_line + node.Mark().line + 1;
   if (node.IsSequence() && value.is_array()) {
     const auto& arr = value.get_array();
     size_t i = 0;
     for (const auto& item : node) {
       if (i >= arr.size()) break;
-      record_lines(item, arr[i++], lines);
+      record_lines(item, arr[i++], lines, first_line);
     }
   } else if (node.IsMap() && value.is_object()) {
     const auto& obj = value.get_object();
     for (const auto& kv : node) {
       auto it = obj.find(kv.first.as<std::string>());
-      if (it != obj.end()) record_lines(kv.second, it->value(), lines);
+      if (it != obj.end()) record_lines(kv.second, it->value(), lines, first_line);
     }
   }
 }
@@ -89,54 +89,86 @@ Result<std::vector<boost::json::value>> parse_documents(const std::string& text)
   }
 }
 
-Result<ManifestFile> parse_manifest(std::string_view file, const std::string& text) {
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(text);
-  } catch (const YAML::Exception& e) {
-    return Error{std::string(file) + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg};
+namespace {
+
+// The documents of a stream, each with the line it starts on (0-based). A line that
+// begins with "---" followed by a blank or its end starts a document wherever it is: YAML
+// forbids it inside any scalar. Loading one document at a time keeps one document's nodes
+// in memory instead of a whole file's (yaml-cpp's nodes weigh ~50 times the text).
+std::vector<std::pair<std::string_view, int>> split_documents(std::string_view text) {
+  std::vector<std::pair<std::string_view, int>> out;
+  size_t start = 0, pos = 0;
+  int line = 0, start_line = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    size_t end = eol == std::string_view::npos ? text.size() : eol;
+    std::string_view l = text.substr(pos, end - pos);
+    if (pos > start && l.starts_with("---") && (l.size() == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\r')) {
+      out.emplace_back(text.substr(start, pos - start), start_line);
+      start = pos;
+      start_line = line;
+    }
+    pos = end + 1;
+    ++line;
   }
+  if (start < text.size()) out.emplace_back(text.substr(start), start_line);
+  return out;
+}
+
+}  // namespace
+
+Result<ManifestFile> parse_manifest(std::string_view file, const std::string& text) {
   ManifestFile out;
+  int first_line = 0;
+  auto where = [&](int line_in_doc) { return std::string(file) + ":" + std::to_string(first_line + line_in_doc + 1); };
   auto take = [&](const YAML::Node& node, const boost::json::value& value, SourceLines& lines) -> Result<bool> {
-    int line = node.Mark().line + 1;
-    if (!value.is_object())
-      return Error{std::string(file) + ":" + std::to_string(line) + ": a manifest document must be a mapping"};
+    if (!value.is_object()) return Error{where(node.Mark().line) + ": a manifest document must be a mapping"};
     auto decoded = decode_object(value, file, &lines);
     if (!decoded) return decoded.error();
     if (!*decoded) {
       const auto* kind = value.get_object().if_contains("kind");
       std::string name = kind && kind->is_string() ? std::string(kind->get_string()) : "<none>";
-      out.ignored.push_back(std::string(file) + ":" + std::to_string(line) + ": kind " + name + " ignored");
+      out.ignored.push_back(where(node.Mark().line) + ": kind " + name + " ignored");
       return true;
     }
     out.objects.push_back(std::move(**decoded));
     return true;
   };
-  for (const YAML::Node& doc : docs) {
-    if (doc.IsNull()) continue;
+  for (const auto& [chunk, line] : split_documents(text)) {
+    first_line = line;
+    std::vector<YAML::Node> docs;
     boost::json::value value;
     try {
-      value = node_to_json(doc);
+      // A chunk is one document, or none (comments, a "..." end marker).
+      docs = YAML::LoadAll(std::string(chunk));
     } catch (const YAML::Exception& e) {
-      return Error{std::string(file) + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg};
+      return Error{where(e.mark.line) + ": " + e.msg};
     }
-    SourceLines lines;
-    record_lines(doc, value, lines);
-    // kind: List (what `kubectl get -o yaml` prints) holds its objects in items.
-    const auto* kind = value.is_object() ? value.get_object().if_contains("kind") : nullptr;
-    if (kind && kind->is_string() && kind->get_string() == "List") {
-      const auto* items = value.get_object().if_contains("items");
-      if (items && items->is_array()) {
-        size_t i = 0;
-        for (const auto& item_node : doc["items"]) {
-          auto r = take(item_node, items->get_array()[i++], lines);
-          if (!r) return r.error();
-        }
+    for (const YAML::Node& doc : docs) {
+      if (doc.IsNull()) continue;
+      try {
+        value = node_to_json(doc);
+      } catch (const YAML::Exception& e) {
+        return Error{where(e.mark.line) + ": " + e.msg};
       }
-      continue;
+      SourceLines lines;
+      record_lines(doc, value, lines, first_line);
+      // kind: List (what `kubectl get -o yaml` prints) holds its objects in items.
+      const auto* kind = value.is_object() ? value.get_object().if_contains("kind") : nullptr;
+      if (kind && kind->is_string() && kind->get_string() == "List") {
+        const auto* items = value.get_object().if_contains("items");
+        if (items && items->is_array()) {
+          size_t i = 0;
+          for (const auto& item_node : doc["items"]) {
+            auto r = take(item_node, items->get_array()[i++], lines);
+            if (!r) return r.error();
+          }
+        }
+        continue;
+      }
+      auto r = take(doc, value, lines);
+      if (!r) return r.error();
     }
-    auto r = take(doc, value, lines);
-    if (!r) return r.error();
   }
   return out;
 }

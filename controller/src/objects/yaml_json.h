@@ -18,6 +18,7 @@ struct SourceLines {
 
 boost::json::value node_to_json(const YAML::Node& node);
 // Records the line of each value; call after the value is complete (addresses are stable).
-void record_lines(const YAML::Node& node, const boost::json::value& value, SourceLines& lines);
+// `first_line`: the line of the file the node's document starts on, minus one.
+void record_lines(const YAML::Node& node, const boost::json::value& value, SourceLines& lines, int first_line = 0);
 
 }  // namespace gantry::controller

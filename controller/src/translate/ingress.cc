@@ -251,8 +251,9 @@ void translate_ingresses(Context& ctx, json::array& out) {
         auto cluster = backend_cluster(o, path.backend);
         if (!cluster) continue;
         if (!rules) rules = make_canary(ctx, o);
-        main->canary = *rules;
-        main->canary->cluster = *cluster;
+        routing::Canary canary = *rules;
+        canary.cluster = *cluster;
+        main->canary = std::move(canary);
       }
     }
     if (ing.rules.empty()) o.warn("CanaryWithoutMain", "a canary Ingress without rules does nothing");

@@ -32,7 +32,7 @@ struct IngressPath {
   std::string type;  // Exact, Prefix, ImplementationSpecific
   uint32_t cluster = routing::kInvalidCluster;
   int rule = 0, index = 0;  // in the owner's spec; rule -1 for a default backend
-  std::optional<routing::Canary> canary;
+  routing::Boxed<routing::Canary> canary;
 };
 
 struct IngressHost {

@@ -40,14 +40,14 @@ struct IngressAnnotations {
   std::optional<bool> ssl_redirect;  // unset: on for hosts with TLS
   bool force_ssl_redirect = false;
   bool preserve_trailing_slash = false;
-  std::optional<routing::Redirect> redirect;  // permanent-redirect or temporal-redirect
+  routing::Boxed<routing::Redirect> redirect;  // permanent-redirect or temporal-redirect
   bool from_to_www = false;
   // upstream
   bool backend_https = false;
   std::string upstream_vhost;
   uint64_t body_limit = kDefaultIngressBodyLimit;  // 0: unlimited
   uint32_t connect_ms = 0, send_ms = 0, read_ms = 0;
-  std::optional<routing::Cors> cors;
+  routing::Boxed<routing::Cors> cors;
   std::vector<routing::SourceRange> source_ranges;
 };
 

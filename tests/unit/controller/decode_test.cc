@@ -40,6 +40,11 @@ INSTANTIATE_TEST_SUITE_P(
                   "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Service\nmetadata:\n"
                   "  name: s\nspec:\n  ports:\n  - port: [1]\n",
                   "m.yaml:11:", "Service (s): spec.ports[0].port"},
+        // Documents are loaded one at a time; a syntax error keeps its line in the file.
+        ErrorCase{"third_document_syntax",
+                  "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Namespace\n"
+                  "metadata: {name: b}\n--- # the third\napiVersion: v1\nkind: Namespace\nmetadata: {name: c\n  bad: [\n",
+                  "m.yaml:12:", "m.yaml:12:"},
         ErrorCase{"missing_name", "apiVersion: v1\nkind: Service\nmetadata: {namespace: x}\n", "m.yaml:", "metadata.name"},
         ErrorCase{"document_not_a_mapping", "- a\n- b\n", "m.yaml:1:", "mapping"}),
     [](const auto& info) { return info.param.name; });

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "gantry/routing/boxed.h"
+
 namespace re2 { class RE2; }
 
 namespace gantry::routing {
@@ -76,11 +78,11 @@ struct Cors {
 bool cors_origin_allowed(const Cors& cors, std::string_view origin);
 
 struct Filters {
-  std::optional<Cors> cors;
+  Boxed<Cors> cors;
   HeaderModifier request_headers;
   HeaderModifier response_headers;
-  std::optional<Redirect> redirect;
-  std::optional<UrlRewrite> rewrite;
+  Boxed<Redirect> redirect;
+  Boxed<UrlRewrite> rewrite;
   std::vector<Mirror> mirrors;
   bool empty() const {
     return !cors && request_headers.empty() && response_headers.empty() && !redirect && !rewrite && mirrors.empty();

@@ -73,7 +73,7 @@ struct Route {
   SourceRef source;
   PrecedenceKey precedence;
   // Ingress (ingress-nginx annotations); Gateway API routes leave these empty.
-  std::optional<Canary> canary;            // an alternative backend chosen per request
+  Boxed<Canary> canary;                    // an alternative backend chosen per request
   std::vector<SourceRange> source_ranges;  // empty: any client; others get 403
   uint64_t body_limit = 0;                 // request body bytes; beyond it 413; 0: no limit
   bool upstream_tls = false;               // backend-protocol HTTPS: TLS to the endpoints

@@ -195,9 +195,9 @@ TEST_F(ReloadTest, ABrokenFileKeepsItsLastGoodRoutesServing) {
   EXPECT_EQ(gantry_->metric("gantry_config_errors"), 0u);
 }
 
-// 100 changes (routes added, moved to another backend, deleted; EndpointSlice edits)
-// while keep-alive clients, new-connection clients and one WebSocket run: no request
-// fails, no connection drops.
+// 100 changes (routes added, moved to another backend, deleted; EndpointSlice edits; a
+// broken file now and then) while keep-alive clients, new-connection clients and one
+// WebSocket run: no request fails, no connection drops.
 TEST_F(ReloadTest, HundredChangesUnderLoadFailNothing) {
   std::atomic<bool> stop{false};
   std::atomic<int> ok{0}, failed{0};
@@ -247,6 +247,9 @@ TEST_F(ReloadTest, HundredChangesUnderLoadFailNothing) {
         break;
       }
     }
+    // A broken file lands now and then and is mended later: what it held keeps serving.
+    if (i % 25 == 12) write_file(manifests_ / "broken.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: [unclosed\n");
+    if (i % 25 == 20) fs::remove(manifests_ / "broken.yaml");
     if (i % 10 == 9) {
       std::string msg = "change " + std::to_string(i);
       ws.write(boost::asio::buffer(msg));
@@ -264,6 +267,8 @@ TEST_F(ReloadTest, HundredChangesUnderLoadFailNothing) {
   EXPECT_EQ(failed.load(), 0) << ok.load() << " ok";
   EXPECT_GT(ok.load(), 500);
   EXPECT_GE(gantry_->metric("gantry_endpoint_updates_total"), 10u);
+  EXPECT_GE(gantry_->metric("gantry_route_translations_total"), 40u);
+  EXPECT_NE(gantry_->log().find("broken.yaml:"), std::string::npos) << "the broken file was never read";
 }
 
 TEST(TranslateDeterminism, ShuffledFileOrdersGiveTheSameBytes) {

@@ -96,6 +96,18 @@ void place_vhosts(Context& ctx) {
   }
 }
 
+// The HTTPRoutes' status items in the store's order. Both maps are sorted by the same
+// key, so one walk of each; a record for every route in the store is there.
+void append_route_status(const ObjectStore& store, const std::map<std::string, RouteRecord>& records,
+                         StatusItems& out) {
+  out.reserve(out.size() + records.size());
+  auto r = records.begin();
+  for (const auto& [key, route] : store.http_routes) {
+    while (r != records.end() && r->first < key) ++r;
+    if (r != records.end() && r->first == key && r->second.status) out.push_back(r->second.status);
+  }
+}
+
 }  // namespace
 
 // What translate_routes needs of the last translation.
@@ -143,9 +155,7 @@ TranslateResult translate(const ObjectStore& store, const TranslateOptions& opti
   result.status = class_items;
   for (auto& item : share(gateways)) result.status.push_back(std::move(item));
   if (state) {
-    for (const auto& [key, route] : store.http_routes)
-      if (auto r = state->routes.find(key); r != state->routes.end() && r->second.status)
-        result.status.push_back(r->second.status);
+    append_route_status(store, state->routes, result.status);
   } else {
     for (auto& item : share(routes)) result.status.push_back(std::move(item));
   }
@@ -202,9 +212,7 @@ TranslateResult translate_routes(const ObjectStore& store, const TranslateOption
   json::array gateways;
   write_gateway_status(ctx, gateways);
   for (auto& item : gateways) result.status.push_back(std::make_shared<const json::object>(std::move(item.as_object())));
-  for (const auto& [key, route] : store.http_routes)
-    if (auto r = state.routes.find(key); r != state.routes.end() && r->second.status)
-      result.status.push_back(r->second.status);
+  append_route_status(store, state.routes, result.status);
   for (const auto& item : state.ingress_status) result.status.push_back(item);
 
   state.gateways = std::move(ctx.gateways);

@@ -42,6 +42,7 @@ for n in $SIZES; do
   for mode in add move endpoints; do
     lines+=("$(taskset -c 1 ../build/bench/reload_latency --dir run/reload --mode $mode --changes 100 --backend-ports 8081,8082)")
   done
+  sleep 2  # malloc's free lists go back to the system after 1 s without changes
   end=$(rss "$pid")
   for l in "${lines[@]}"; do echo "$n,$l,$start,$end" | tee -a reload.csv; done
   kill "$pid"; wait "$pid" 2>/dev/null; rm -f run/reload-gantry.pid

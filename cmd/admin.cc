@@ -43,16 +43,23 @@ void StatusBoard::set_errors(std::vector<std::string> errors) {
 }
 std::string StatusBoard::status() const {
   std::shared_ptr<const controller::StatusItems> items;
+  std::vector<std::string> errors;
   auto [version, at] = published();
   {
     std::lock_guard lock(mutex_);
     items = status_;
+    errors = errors_;
   }
-  // ListMeta: the snapshot version as the list's resourceVersion, and when it went live.
+  // ListMeta: the snapshot version as the list's resourceVersion, and when it went live;
+  // and the manifests that could not be read ("file:line: message"; their last good
+  // objects are still in use).
+  boost::json::array config_errors;
+  for (const auto& e : errors) config_errors.push_back(boost::json::string(e));
   boost::json::object list{{"apiVersion", "v1"},
                            {"kind", "List"},
                            {"metadata", boost::json::object{{"resourceVersion", std::to_string(version)},
-                                                            {"publishedAt", at > 0 ? rfc3339(at) : ""}}}};
+                                                            {"publishedAt", at > 0 ? rfc3339(at) : ""},
+                                                            {"configErrors", std::move(config_errors)}}}};
   list["items"] = items ? controller::to_array(*items) : boost::json::array{};
   return boost::json::serialize(list);
 }

@@ -36,7 +36,7 @@ void Reconciler::release_retired() {
 
 void Reconciler::reconcile(bool full) {
   auto started = std::chrono::steady_clock::now();
-  controller::ScanReport report = source_.scan();
+  controller::ChangeReport report = source_.changes();
   for (const auto& n : report.notes) log::info(n);
   for (const auto& e : report.errors) log::error(e + " (the last good version of this file stays in use)");
   board_.set_errors(report.errors);

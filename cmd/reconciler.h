@@ -10,7 +10,7 @@
 #include <optional>
 
 #include "admin.h"
-#include "gantry/controller/sources/file_source.h"
+#include "gantry/controller/sources/source.h"
 #include "gantry/controller/translate/translator.h"
 #include "gantry/proxy/worker_pool.h"
 
@@ -18,7 +18,7 @@ namespace gantry::cmd {
 
 class Reconciler {
  public:
-  Reconciler(controller::FileSource& source, const controller::TranslateOptions& options, proxy::WorkerPool& pool,
+  Reconciler(controller::Source& source, const controller::TranslateOptions& options, proxy::WorkerPool& pool,
              StatusBoard& board)
       : source_(source), options_(options), pool_(pool), board_(board) {
     options_.regex_cache = &regexes_;
@@ -48,7 +48,7 @@ class Reconciler {
   void publish(routing::Snapshot snapshot, std::shared_ptr<const controller::StatusItems> status,
                const std::vector<std::string>& errors, const char* how, std::chrono::steady_clock::time_point started);
 
-  controller::FileSource& source_;
+  controller::Source& source_;
   controller::TranslateOptions options_;
   routing::RegexCache regexes_;  // across translations: a change compiles only its new patterns
   proxy::WorkerPool& pool_;

@@ -188,11 +188,16 @@ TEST_F(ReloadTest, ABrokenFileKeepsItsLastGoodRoutesServing) {
   while (gantry_->metric("gantry_config_errors") != 1 && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(10ms);
   EXPECT_EQ(gantry_->metric("gantry_config_errors"), 1u);
+  // In /status too, with its file and line (the end of the file, where the list should close).
+  auto errors = json::parse(gantry_->admin_get("/status")).at("metadata").at("configErrors").as_array();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(std::string(errors[0].as_string()).find("k.yaml:5:"), std::string::npos) << errors[0];
   EXPECT_NE(gantry_->admin_get("/readyz").find("ready"), std::string::npos);
   for (int i = 0; i < 20; ++i) EXPECT_EQ(pod_of(gantry_->port, "k.example.com", "/"), "b-1-a");
   write_file(manifests_ / "k.yaml", route("k", "k.example.com", "a"));
   EXPECT_TRUE(served_within(gantry_->port, "k.example.com", "/", "a-1-a"));
   EXPECT_EQ(gantry_->metric("gantry_config_errors"), 0u);
+  EXPECT_TRUE(json::parse(gantry_->admin_get("/status")).at("metadata").at("configErrors").as_array().empty());
 }
 
 // 100 changes (routes added, moved to another backend, deleted; EndpointSlice edits; a

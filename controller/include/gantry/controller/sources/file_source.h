@@ -10,19 +10,14 @@
 #include <vector>
 
 #include "gantry/controller/objects/decode.h"
+#include "gantry/controller/sources/source.h"
 #include "gantry/controller/store/object_store.h"
 
 namespace gantry::controller {
 
-struct ScanReport {
-  bool changed = false;               // the set of objects differs from the last scan
-  std::set<std::string> changed_kinds;  // kinds of the objects added, removed or changed
-  std::set<std::string> changed_objects;  // and the objects themselves: "Kind/namespace/name"
-  std::vector<std::string> errors;    // "file:line: message", one per bad file
-  std::vector<std::string> notes;     // unknown kinds ignored, files added or removed
-};
+using ScanReport = ChangeReport;
 
-class FileSource {
+class FileSource : public Source {
  public:
   explicit FileSource(std::vector<std::string> paths) : paths_(std::move(paths)) {}
 
@@ -30,13 +25,14 @@ class FileSource {
   // modification time changed: an editor's rename or a volume's `..data` swap gives a
   // new inode even when size and time match.
   ScanReport scan();
+  ChangeReport changes() override { return scan(); }
 
   // The objects of the last good version of every file, kept up to date by scan(): a
   // changed file upserts and deletes only its own objects, so the cost of a change is the
   // size of the file, not of the whole tree. In file mode the controller keeps
   // metadata.generation itself: 1 when an object first appears, +1 when its spec changes.
   // An object defined in two files is the later file's (by path) while both hold it.
-  const ObjectStore& store() const { return store_; }
+  const ObjectStore& store() const override { return store_; }
 
  private:
   // What a file's last good version held: the objects themselves live in the store only.

@@ -32,13 +32,21 @@ ApiDouble::ApiDouble(Options options) : options_(std::move(options)) {
   X509_free(x);
   EVP_PKEY_free(k);
   server_->Get(R"((/api/v1/[a-z]+|/apis/[a-z0-9.]+/[a-z0-9]+/[a-z]+))",
-               [this](const httplib::Request& req, httplib::Response& res) { list(req, res, req.path); });
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 if (req.get_param_value("watch") == "1") watch(req, res, req.path);
+                 else list(req, res, req.path);
+               });
   port_ = static_cast<uint16_t>(server_->bind_to_any_port("127.0.0.1"));
   // Bound and listening already: connections wait in the backlog until the loop accepts.
   thread_ = std::thread([this] { server_->listen_after_bind(); });
 }
 
 ApiDouble::~ApiDouble() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
   server_->stop();
   if (thread_.joinable()) thread_.join();
 }
@@ -100,6 +108,92 @@ void ApiDouble::list(const httplib::Request& req, httplib::Response& res, const 
   res.set_content(boost::json::serialize(boost::json::object{{"kind", "List"}, {"apiVersion", "v1"},
                                                              {"metadata", std::move(md)}, {"items", std::move(items)}}),
                   "application/json");
+}
+
+void ApiDouble::emit(const std::string& collection, const std::string& type, boost::json::object object, size_t split) {
+  std::lock_guard lock(mutex_);
+  object["metadata"].as_object()["resourceVersion"] = std::to_string(++resource_version_);
+  std::string line = boost::json::serialize(boost::json::object{{"type", type}, {"object", std::move(object)}}) + "\n";
+  for (auto& w : watches_)
+    if (w->collection == collection) {
+      w->pending += line;
+      w->split = split;
+    }
+  wake_.notify_all();
+}
+
+void ApiDouble::close_watches() {
+  std::lock_guard lock(mutex_);
+  for (auto& w : watches_) w->close = true;
+  wake_.notify_all();
+}
+
+void ApiDouble::cut_watches() {
+  std::lock_guard lock(mutex_);
+  for (auto& w : watches_) {
+    w->pending += R"({"type":"ADDED","object":{"metadata":{"na)";  // half an event, then gone
+    w->cut = true;
+  }
+  wake_.notify_all();
+}
+
+int ApiDouble::open_watches() const {
+  std::lock_guard lock(mutex_);
+  return static_cast<int>(watches_.size());
+}
+
+// A watch: a chunked 200 whose body is one JSON event per line, written as events come.
+void ApiDouble::watch(const httplib::Request& req, httplib::Response& res, const std::string& collection) {
+  ++requests_;
+  auto w = std::make_shared<Watch>();
+  w->collection = collection;
+  {
+    std::lock_guard lock(mutex_);
+    targets_.push_back(req.path + "?watch=1&resourceVersion=" + req.get_param_value("resourceVersion"));
+    if (options_.client_ca_pem.empty() && req.get_header_value("Authorization") != "Bearer " + options_.token) {
+      res.status = 401;
+      res.set_content(R"({"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Unauthorized","code":401})",
+                      "application/json");
+      return;
+    }
+    const std::string rv = req.get_param_value("resourceVersion");
+    if (!rv.empty() && std::stoull(rv) < compacted_) {
+      w->pending = R"({"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure",)"
+                   R"("message":"too old resource version","reason":"Expired","code":410}})" "\n";
+      w->close = true;
+    }
+    watches_.push_back(w);
+  }
+  res.set_chunked_content_provider("application/json", [this, w](size_t, httplib::DataSink& sink) {
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopping_ || !w->pending.empty() || w->close; });
+    auto gone = [&] { std::erase(watches_, w); };
+    if (stopping_) {
+      gone();
+      return false;
+    }
+    while (!w->pending.empty()) {
+      size_t n = std::min(w->split, w->pending.size());
+      std::string piece = w->pending.substr(0, n);
+      w->pending.erase(0, n);
+      lock.unlock();
+      bool ok = sink.write(piece.data(), piece.size());
+      lock.lock();
+      if (!ok) {
+        gone();
+        return false;
+      }
+    }
+    if (w->cut) {
+      gone();
+      return false;  // the connection is dropped without the chunked terminator
+    }
+    if (w->close) {
+      gone();
+      sink.done();
+    }
+    return true;
+  });
 }
 
 }  // namespace gantry::test

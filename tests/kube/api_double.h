@@ -8,6 +8,8 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <memory>
 #include <boost/json.hpp>
 #include <map>
 #include <mutex>
@@ -35,10 +37,34 @@ class ApiDouble {
   // Continue tokens handed out so far answer 410 Gone from now on.
   void expire_continue_tokens();
   int requests() const { return requests_.load(); }
+
+  // Watches (API conventions, "Efficient detection of changes"): every open watch on
+  // `collection` gets the event, written in pieces of `split` bytes so that events straddle
+  // chunks. A watch from a resourceVersion below compacted() gets an ERROR event with a
+  // 410 Status, as the API server sends it.
+  void emit(const std::string& collection, const std::string& type, boost::json::object object, size_t split = 7);
+  void close_watches();  // each open watch ends cleanly (the server's timeout)
+  void cut_watches();    // each open watch is dropped mid-event
+  void compact(uint64_t below) {
+    std::lock_guard lock(mutex_);
+    compacted_ = below;
+  }
+  int open_watches() const;
   std::vector<std::string> targets() const;  // every request's path and query, in order
 
  private:
   void list(const httplib::Request& req, httplib::Response& res, const std::string& collection);
+  void watch(const httplib::Request& req, httplib::Response& res, const std::string& collection);
+  struct Watch {
+    std::string collection;
+    std::string pending;  // bytes not yet written
+    size_t split = 7;
+    bool close = false, cut = false;
+  };
+  std::vector<std::shared_ptr<Watch>> watches_;
+  std::condition_variable wake_;
+  uint64_t compacted_ = 0;
+  bool stopping_ = false;
 
   std::unique_ptr<httplib::SSLServer> server_;
   std::thread thread_;

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "../support/self_signed.h"
 #include "api_double.h"
@@ -170,6 +171,69 @@ TEST_F(KubeClientTest, InClusterConfigUsesTheServiceAccount) {
   ASSERT_TRUE(list.ok()) << list.error().message;
   EXPECT_EQ(list->items.size(), 1u);
   EXPECT_FALSE(controller::in_cluster_config(dir_.string()).ok()) << "without KUBERNETES_SERVICE_HOST";
+}
+
+// Watch events arrive one by one, whatever the chunk boundaries (7-byte and 1-byte pieces
+// here), each as soon as its last byte is in; the stream ends when the server closes it.
+TEST_F(KubeClientTest, WatchEventsArriveWholeAcrossOddChunks) {
+  ApiDouble api({"t", ""});
+  auto config = controller::load_kubeconfig(
+      kubeconfig(api.port(), "    certificate-authority-data: " + b64(api.ca_pem()) + "\n", "    token: t\n"));
+  ASSERT_TRUE(config.ok());
+  KubeClient client(*config);
+  std::vector<std::string> seen;
+  std::thread feeder([&] {
+    for (int i = 0; i < 100 && api.open_watches() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    api.emit("/api/v1/services", "ADDED", service("a"));
+    api.emit("/api/v1/services", "MODIFIED", service("a"), 1);
+    api.emit("/api/v1/services", "BOOKMARK", boost::json::object{{"metadata", boost::json::object{}}}, 3);
+    api.emit("/api/v1/services", "DELETED", service("a"), 1000);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    api.close_watches();
+  });
+  auto end = client.watch("/api/v1/services", "1000", 30, [&](const boost::json::object& e) {
+    seen.push_back(std::string(e.at("type").as_string()));
+    return true;
+  });
+  feeder.join();
+  EXPECT_EQ(end.status, 200) << end.error;
+  EXPECT_EQ(seen, (std::vector<std::string>{"ADDED", "MODIFIED", "BOOKMARK", "DELETED"}));
+  EXPECT_EQ(end.last_resource_version, "1004");
+  EXPECT_EQ(api.targets().back(), "/api/v1/services?watch=1&resourceVersion=1000");
+}
+
+// A watch cut mid-event says so (the caller reconnects from the last version it saw); one
+// from a compacted resourceVersion gets the ERROR event with a 410 Status (then relist).
+TEST_F(KubeClientTest, ACutWatchAndAnExpiredOneAreReported) {
+  ApiDouble api({"t", ""});
+  auto config = controller::load_kubeconfig(
+      kubeconfig(api.port(), "    certificate-authority-data: " + b64(api.ca_pem()) + "\n", "    token: t\n"));
+  ASSERT_TRUE(config.ok());
+  KubeClient client(*config);
+  int events = 0;
+  std::thread feeder([&] {
+    for (int i = 0; i < 100 && api.open_watches() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    api.emit("/api/v1/services", "ADDED", service("b"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    api.cut_watches();
+  });
+  auto cut = client.watch("/api/v1/services", "", 30, [&](const boost::json::object&) {
+    ++events;
+    return true;
+  });
+  feeder.join();
+  EXPECT_EQ(events, 1);
+  EXPECT_FALSE(cut.error.empty()) << "a stream cut mid-event must not look like a clean end";
+  EXPECT_EQ(cut.last_resource_version, "1001");
+
+  api.compact(2000);
+  int code = 0;
+  auto expired = client.watch("/api/v1/services", "1001", 30, [&](const boost::json::object& e) {
+    if (e.at("type") == "ERROR") code = static_cast<int>(e.at("object").at("code").to_number<int64_t>());
+    return true;
+  });
+  EXPECT_EQ(code, 410);
+  EXPECT_EQ(expired.status, 200) << expired.error;
 }
 
 TEST(KubeConfigFile, ErrorsNameTheFileAndWhatIsMissing) {

@@ -5,6 +5,7 @@
 #include <openssl/x509.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/stream_parser.hpp>
 
 namespace gantry::controller {
 namespace {
@@ -113,6 +114,76 @@ Result<KubeClient::List> KubeClient::list(const std::string& path, int page_size
     if (!expired) return out;
   }
   return Error{"LIST " + path + ": the continue token kept expiring"};
+}
+
+KubeClient::WatchEnd KubeClient::watch(const std::string& path, const std::string& resource_version,
+                                       int timeout_seconds,
+                                       const std::function<bool(const boost::json::object& event)>& on_event) {
+  std::string target = path + (path.find('?') == std::string::npos ? "?" : "&") +
+                       "watch=1&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(timeout_seconds);
+  if (!resource_version.empty()) target += "&resourceVersion=" + url_encode(resource_version);
+  httplib::Headers headers{{"Accept", "application/json"}};
+  if (std::string token = config_.bearer(); !token.empty()) headers.emplace("Authorization", "Bearer " + token);
+
+  WatchEnd end;
+  boost::json::stream_parser parser;
+  std::string error_body;  // a non-200 answer's body, for the message
+  bool stopped = false, broken = false;
+  int status = 0;
+  // The server's own timeout ends the stream; ours only guards against a silent one.
+  http_->set_read_timeout(timeout_seconds + 30, 0);
+  auto res = http_->Get(
+      target.c_str(), headers,
+      [&](const httplib::Response& r) {
+        status = r.status;
+        return true;
+      },
+      [&](const char* data, size_t size) {
+        if (status != 200) {
+          error_body.append(data, std::min<size_t>(size, 512));
+          return true;
+        }
+        // Events are JSON objects back to back (newline-separated); one may span chunks and
+        // one chunk may hold several.
+        while (size > 0) {
+          boost::system::error_code ec;
+          size_t used = parser.write_some(data, size, ec);
+          if (ec) {
+            broken = true;
+            return false;
+          }
+          data += used;
+          size -= used;
+          if (!parser.done()) continue;
+          boost::json::value v = parser.release();
+          parser.reset();
+          if (!v.is_object()) continue;
+          const auto& event = v.as_object();
+          if (const auto* obj = event.if_contains("object"); obj && obj->is_object())
+            if (const auto* md = obj->as_object().if_contains("metadata"); md && md->is_object())
+              if (const auto* rv = md->as_object().if_contains("resourceVersion"); rv && rv->is_string())
+                end.last_resource_version = rv->as_string();
+          if (!on_event(event)) {
+            stopped = true;
+            return false;
+          }
+          // Whitespace between events is skipped by the next value's parse.
+        }
+        return true;
+      });
+  http_->set_read_timeout(30, 0);
+  end.status = status;
+  if (broken) {
+    end.status = 0;
+    end.error = "GET " + target + ": the watch stream is not JSON";
+  } else if (!res && !stopped) {
+    // Cut mid-stream (or never answered): the caller reconnects from the last version seen.
+    end.error = "GET " + target + ": " + httplib::to_string(res.error());
+    if (status == 0) end.status = 0;
+  } else if (status != 200) {
+    end.error = "GET " + target + ": " + std::to_string(status) + " " + error_body;
+  }
+  return end;
 }
 
 }  // namespace gantry::controller

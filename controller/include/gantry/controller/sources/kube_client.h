@@ -4,6 +4,8 @@
 #pragma once
 
 #include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -38,6 +40,21 @@ class KubeClient {
     boost::json::array items;
   };
   Result<List> list(const std::string& path, int page_size = 500);
+
+  // One watch request (API conventions, "Efficient detection of changes"): GET `path`
+  // with watch=1 from `resource_version`, bookmarks allowed, ended by the server after
+  // `timeout_seconds`. Each event ({"type": ADDED|MODIFIED|DELETED|BOOKMARK|ERROR,
+  // "object": ...}) goes to `on_event` as soon as its last byte arrives, whatever the
+  // chunk boundaries; `on_event` returning false ends the watch. The result says how it
+  // ended: the status (200 when the stream simply closed, 410 when resourceVersion is too
+  // old: then relist) or, with status 0, why there was no answer.
+  struct WatchEnd {
+    int status = 0;
+    std::string error;
+    std::string last_resource_version;  // of the last event seen (bookmarks included)
+  };
+  WatchEnd watch(const std::string& path, const std::string& resource_version, int timeout_seconds,
+                 const std::function<bool(const boost::json::object& event)>& on_event);
 
  private:
   KubeConfig config_;

@@ -113,6 +113,13 @@ void ApiDouble::list(const httplib::Request& req, httplib::Response& res, const 
 void ApiDouble::emit(const std::string& collection, const std::string& type, boost::json::object object, size_t split) {
   std::lock_guard lock(mutex_);
   object["metadata"].as_object()["resourceVersion"] = std::to_string(++resource_version_);
+  // The collection follows the events, so a later list agrees with them.
+  if (type == "ADDED" || type == "MODIFIED" || type == "DELETED") {
+    auto& all = collections_[collection];
+    const auto& name = object.at("metadata").at("name");
+    std::erase_if(all, [&](const boost::json::object& o) { return o.at("metadata").at("name") == name; });
+    if (type != "DELETED") all.push_back(object);
+  }
   std::string line = boost::json::serialize(boost::json::object{{"type", type}, {"object", std::move(object)}}) + "\n";
   for (auto& w : watches_)
     if (w->collection == collection) {
@@ -120,6 +127,11 @@ void ApiDouble::emit(const std::string& collection, const std::string& type, boo
       w->split = split;
     }
   wake_.notify_all();
+}
+
+void ApiDouble::erase_silently(const std::string& collection, const std::string& name) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(collections_[collection], [&](const boost::json::object& o) { return o.at("metadata").at("name").as_string() == name; });
 }
 
 void ApiDouble::close_watches() {

@@ -43,11 +43,15 @@ class ApiDouble {
   // chunks. A watch from a resourceVersion below compacted() gets an ERROR event with a
   // 410 Status, as the API server sends it.
   void emit(const std::string& collection, const std::string& type, boost::json::object object, size_t split = 7);
+  // Removed without any event (what a watch that was down would have missed).
+  void erase_silently(const std::string& collection, const std::string& name);
   void close_watches();  // each open watch ends cleanly (the server's timeout)
   void cut_watches();    // each open watch is dropped mid-event
+  // History before `below` is gone; the current version is at least `below`.
   void compact(uint64_t below) {
     std::lock_guard lock(mutex_);
     compacted_ = below;
+    resource_version_ = std::max(resource_version_, below);
   }
   int open_watches() const;
   std::vector<std::string> targets() const;  // every request's path and query, in order

@@ -62,6 +62,8 @@ KubeClient::KubeClient(KubeConfig config) : config_(std::move(config)) {
 
 KubeClient::~KubeClient() = default;
 
+void KubeClient::stop() { http_->stop(); }
+
 KubeClient::Response KubeClient::get(const std::string& target) {
   httplib::Headers headers{{"Accept", "application/json"}};
   if (std::string token = config_.bearer(); !token.empty()) headers.emplace("Authorization", "Bearer " + token);

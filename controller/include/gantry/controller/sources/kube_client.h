@@ -53,6 +53,9 @@ class KubeClient {
     std::string error;
     std::string last_resource_version;  // of the last event seen (bookmarks included)
   };
+  // From another thread: ends the request in progress (a watch waiting for events).
+  void stop();
+
   WatchEnd watch(const std::string& path, const std::string& resource_version, int timeout_seconds,
                  const std::function<bool(const boost::json::object& event)>& on_event);
 

@@ -183,7 +183,7 @@ TEST_F(KubeClientTest, WatchEventsArriveWholeAcrossOddChunks) {
   KubeClient client(*config);
   std::vector<std::string> seen;
   std::thread feeder([&] {
-    for (int i = 0; i < 100 && api.open_watches() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 500 && api.open_watches() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     api.emit("/api/v1/services", "ADDED", service("a"));
     api.emit("/api/v1/services", "MODIFIED", service("a"), 1);
     api.emit("/api/v1/services", "BOOKMARK", boost::json::object{{"metadata", boost::json::object{}}}, 3);
@@ -212,7 +212,7 @@ TEST_F(KubeClientTest, ACutWatchAndAnExpiredOneAreReported) {
   KubeClient client(*config);
   int events = 0;
   std::thread feeder([&] {
-    for (int i = 0; i < 100 && api.open_watches() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 500 && api.open_watches() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     api.emit("/api/v1/services", "ADDED", service("b"));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     api.cut_watches();

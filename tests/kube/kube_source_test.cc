@@ -64,7 +64,7 @@ TEST(KubeSource, ListsThenFollowsEveryEventType) {
   EXPECT_EQ(source.store().services.size(), 2u);
   EXPECT_TRUE(source.store().namespaces.count("default"));
 
-  for (int i = 0; i < 100 && api.open_watches() < 2; ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 500 && api.open_watches() < 2; ++i) std::this_thread::sleep_for(10ms);
   api.emit("/api/v1/services", "ADDED", service("c", 80));
   api.emit("/api/v1/services", "MODIFIED", service("a", 8080), 3);
   api.emit("/api/v1/services", "DELETED", service("b", 80), 1);
@@ -86,7 +86,7 @@ TEST(KubeSource, ACutWatchAndAGoneVersionRelistAndDeleteWhatIsGone) {
   source.start();
   settle(source, [&] { return source.synced() && source.store().services.size() == 2; });
   ASSERT_EQ(source.store().services.size(), 2u);
-  for (int i = 0; i < 100 && api.open_watches() < 1; ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 500 && api.open_watches() < 1; ++i) std::this_thread::sleep_for(10ms);
   // While the watch is down, "lost" goes without an event and the history is compacted.
   api.erase_silently("/api/v1/services", "lost");
   api.compact(1'000'000);

@@ -42,8 +42,7 @@ void Reconciler::reconcile(bool full) {
   board_.set_errors(report.errors);
   if (!report.changed && !full) return;
   const controller::ObjectStore& store = source_.store();
-  const bool endpoints_only = !full && live_ && !report.changed_kinds.empty() &&
-                              report.changed_kinds.size() == 1 && report.changed_kinds.count("EndpointSlice");
+  const bool endpoints_only = !full && live_ && report.changed_kinds == std::set<std::string>{"EndpointSlice"};
   if (endpoints_only) {
     routing::Snapshot next = *live_;  // the listeners are shared, the clusters copied
     if (controller::refresh_endpoints(store, next) == 0) return;

@@ -78,20 +78,18 @@ int run_serve(const Flags& flags) {
   for (;;) {
     using Clock = std::chrono::steady_clock;
     auto now = Clock::now();
-    int timeout_ms = -1;
-    if (auto due = debounce.due())
-      timeout_ms = static_cast<int>(std::max<int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(*due - now).count()));
-    else if (!watch.ok())
-      timeout_ms = flags.scan_interval_ms;
-    if (reconciler.retiring() && (timeout_ms < 0 || timeout_ms > 20)) timeout_ms = 20;  // free the old snapshot soon
-    if (auto trim = reconciler.trim_due(); trim && !debounce.pending()) {
-      int until = static_cast<int>(std::max<int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(*trim - now).count()));
-      if (timeout_ms < 0 || until < timeout_ms) timeout_ms = until;
-    }
-    if (auto retry = reconciler.bind_retry_due()) {
-      int until = static_cast<int>(std::max<int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(*retry - now).count()));
-      if (timeout_ms < 0 || until < timeout_ms) timeout_ms = until;
-    }
+    int timeout_ms = -1;  // poll's: -1 waits for an event
+    auto sooner = [&](int ms) {
+      if (timeout_ms < 0 || ms < timeout_ms) timeout_ms = ms;
+    };
+    auto at = [&](Clock::time_point t) {
+      sooner(static_cast<int>(std::max<int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(t - now).count())));
+    };
+    if (auto due = debounce.due()) at(*due);
+    else if (!watch.ok()) sooner(flags.scan_interval_ms);
+    if (reconciler.retiring()) sooner(20);  // free the old snapshot soon
+    if (auto trim = reconciler.trim_due(); trim && !debounce.pending()) at(*trim);
+    if (auto retry = reconciler.bind_retry_due()) at(*retry);
     pollfd fds[2] = {{sigfd, POLLIN, 0}, {watch.fd(), POLLIN, 0}};
     int n = ::poll(fds, watch.ok() ? 2 : 1, timeout_ms);
     now = Clock::now();

@@ -10,7 +10,7 @@ namespace {
 // SNI picks the listener scope the way Host does for plain HTTP (most specific
 // hostname), and with it the scope's certificate; no name or an unknown one gets the
 // listener's fallback. Called for every ClientHello, with or without SNI.
-int pick_certificate(SSL* ssl, int* alert, void* arg) {
+int pick_certificate(SSL* ssl, int*, void* arg) {
   const auto* l = static_cast<const TlsContexts::PerListener*>(arg);
   SSL_CTX* chosen = l->fallback.get();
   if (const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) {
@@ -24,11 +24,7 @@ int pick_certificate(SSL* ssl, int* alert, void* arg) {
       chosen = l->scopes[*scope].get();
     }
   }
-  if (!chosen) {
-    *alert = SSL_AD_UNRECOGNIZED_NAME;
-    return SSL_TLSEXT_ERR_ALERT_FATAL;
-  }
-  SSL_set_SSL_CTX(ssl, chosen);
+  SSL_set_SSL_CTX(ssl, chosen);  // never null: a listener has an entry only with a fallback
   return SSL_TLSEXT_ERR_OK;
 }
 

@@ -59,6 +59,18 @@ class KubeClientTest : public ::testing::Test {
     return p.string();
   }
 
+  // The usual kubeconfig: the double's CA inline and a bearer token.
+  KubeConfig token_config(const ApiDouble& api, const std::string& token) {
+    auto config = controller::load_kubeconfig(
+        kubeconfig(api.port(), "    certificate-authority-data: " + b64(api.ca_pem()) + "\n", "    token: " + token + "\n"));
+    EXPECT_TRUE(config.ok()) << config.error().message;
+    return config.ok() ? *config : KubeConfig{};
+  }
+  // Waits (bounded) until the double has a watch open.
+  static void until_watching(const ApiDouble& api) {
+    for (int i = 0; i < 500 && api.open_watches() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+
   fs::path dir_;
 };
 
@@ -138,10 +150,7 @@ TEST_F(KubeClientTest, AServerTheCaDidNotSignIsRefused) {
 TEST_F(KubeClientTest, AnExpiredContinueTokenStartsTheListOver) {
   ApiDouble api({"t", ""});
   for (int i = 0; i < 5; ++i) api.add("/api/v1/secrets", service("x" + std::to_string(i)));
-  auto config = controller::load_kubeconfig(
-      kubeconfig(api.port(), "    certificate-authority-data: " + b64(api.ca_pem()) + "\n", "    token: t\n"));
-  ASSERT_TRUE(config.ok());
-  KubeClient client(*config);
+  KubeClient client(token_config(api, "t"));
   // The first page hands out a token; it expires before the second page is asked for.
   auto first = client.get("/api/v1/secrets?limit=2");
   ASSERT_EQ(first.status, 200);
@@ -177,13 +186,10 @@ TEST_F(KubeClientTest, InClusterConfigUsesTheServiceAccount) {
 // here), each as soon as its last byte is in; the stream ends when the server closes it.
 TEST_F(KubeClientTest, WatchEventsArriveWholeAcrossOddChunks) {
   ApiDouble api({"t", ""});
-  auto config = controller::load_kubeconfig(
-      kubeconfig(api.port(), "    certificate-authority-data: " + b64(api.ca_pem()) + "\n", "    token: t\n"));
-  ASSERT_TRUE(config.ok());
-  KubeClient client(*config);
+  KubeClient client(token_config(api, "t"));
   std::vector<std::string> seen;
   std::thread feeder([&] {
-    for (int i = 0; i < 500 && api.open_watches() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    until_watching(api);
     api.emit("/api/v1/services", "ADDED", service("a"));
     api.emit("/api/v1/services", "MODIFIED", service("a"), 1);
     api.emit("/api/v1/services", "BOOKMARK", boost::json::object{{"metadata", boost::json::object{}}}, 3);
@@ -206,13 +212,10 @@ TEST_F(KubeClientTest, WatchEventsArriveWholeAcrossOddChunks) {
 // from a compacted resourceVersion gets the ERROR event with a 410 Status (then relist).
 TEST_F(KubeClientTest, ACutWatchAndAnExpiredOneAreReported) {
   ApiDouble api({"t", ""});
-  auto config = controller::load_kubeconfig(
-      kubeconfig(api.port(), "    certificate-authority-data: " + b64(api.ca_pem()) + "\n", "    token: t\n"));
-  ASSERT_TRUE(config.ok());
-  KubeClient client(*config);
+  KubeClient client(token_config(api, "t"));
   int events = 0;
   std::thread feeder([&] {
-    for (int i = 0; i < 500 && api.open_watches() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    until_watching(api);
     api.emit("/api/v1/services", "ADDED", service("b"));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     api.cut_watches();
@@ -234,6 +237,21 @@ TEST_F(KubeClientTest, ACutWatchAndAnExpiredOneAreReported) {
   });
   EXPECT_EQ(code, 410);
   EXPECT_EQ(expired.status, 200) << expired.error;
+}
+
+// A watch the server refuses ends at once with its status and says why; no event is seen.
+TEST_F(KubeClientTest, ARefusedWatchReportsItsStatus) {
+  ApiDouble api({"right", ""});
+  KubeClient client(token_config(api, "wrong"));
+  int events = 0;
+  auto end = client.watch("/api/v1/services", "", 30, [&](const boost::json::object&) {
+    ++events;
+    return true;
+  });
+  EXPECT_EQ(end.status, 401);
+  EXPECT_NE(end.error.find("401"), std::string::npos) << end.error;
+  EXPECT_NE(end.error.find("Unauthorized"), std::string::npos) << end.error;
+  EXPECT_EQ(events, 0);
 }
 
 TEST(KubeConfigFile, ErrorsNameTheFileAndWhatIsMissing) {

@@ -75,7 +75,7 @@ json::object status_item(std::string_view api_version, std::string_view kind, co
 
 void translate_gateway_classes(Context& ctx, json::array& out);
 void translate_gateways(Context& ctx);
-void translate_http_routes(Context& ctx, json::array& out);
+void translate_http_routes(Context& ctx, StatusItems& out);
 // One HTTPRoute: attaches it, adds its routes, writes its status into `record`.
 void translate_http_route(Context& ctx, const HTTPRoute& route, RouteRecord& record);
 void write_gateway_status(const Context& ctx, json::array& out);

@@ -187,11 +187,11 @@ void add_routes(Context& ctx, const ListenerState& ls, const std::vector<std::st
 
 }  // namespace
 
-void translate_http_routes(Context& ctx, json::array& out) {
+void translate_http_routes(Context& ctx, StatusItems& out) {
   for (const auto& [key, route] : ctx.store.http_routes) {
     RouteRecord record;
     translate_http_route(ctx, route, record);
-    if (record.status) out.push_back(*record.status);
+    if (record.status) out.push_back(record.status);
     if (ctx.records) (*ctx.records)[key] = std::move(record);
   }
 }

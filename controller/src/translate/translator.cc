@@ -79,7 +79,7 @@ void place_vhosts(Context& ctx) {
   std::map<std::pair<uint32_t, uint32_t>, Built> built;
   for (auto& [key, vhost] : ctx.vhosts) {
     Built& b = built[{std::get<0>(key), std::get<1>(key)}];
-    b.names.insert(std::get<2>(key));
+    if (ctx.redone) b.names.insert(std::get<2>(key));
     if (!vhost.routes.empty()) b.vhosts.push_back(routing::make_vhost(std::move(vhost), ctx.options.regex_cache));
   }
   ctx.vhosts.clear();
@@ -110,20 +110,17 @@ void append_route_status(const ObjectStore& store, const std::map<std::string, R
 
 }  // namespace
 
-// What translate_routes needs of the last translation.
-struct StateParts {
-  std::map<std::string, GatewayState> gateways;
-  std::set<std::string> classes;
-  std::map<std::string, uint32_t> bound;
-  std::map<std::string, std::string> bound_owner;
-  std::map<std::string, uint32_t> clusters;
-  StatusItems class_status, ingress_status;
-  std::map<std::string, RouteRecord> routes;
-};
-
 }  // namespace translate_detail
 
-struct TranslationState : translate_detail::StateParts {};
+// What translate_routes needs of the last translation: what one HTTPRoute reads (the
+// Gateways' listener states, the clusters met so far) and what it cannot redo (the other
+// routes' records, the status items of classes and Ingresses).
+struct TranslationState {
+  std::map<std::string, translate_detail::GatewayState> gateways;
+  std::map<std::string, uint32_t> clusters;
+  StatusItems class_status, ingress_status;
+  std::map<std::string, translate_detail::RouteRecord> routes;
+};
 
 boost::json::array to_array(const StatusItems& items) {
   boost::json::array out;
@@ -137,7 +134,8 @@ TranslateResult translate(const ObjectStore& store, const TranslateOptions& opti
   Context ctx{store, options, {}, {}, {}, {}, {}, {}, {}, {}};
   auto state = options.keep_state ? std::make_shared<TranslationState>() : nullptr;
   if (state) ctx.records = &state->routes;
-  json::array classes, gateways, routes, ingresses;
+  json::array classes, gateways, ingresses;
+  StatusItems routes;
   translate_gateway_classes(ctx, classes);
   translate_gateways(ctx);
   translate_http_routes(ctx, routes);
@@ -154,17 +152,10 @@ TranslateResult translate(const ObjectStore& store, const TranslateOptions& opti
   StatusItems class_items = share(classes), ingress_items = share(ingresses);
   result.status = class_items;
   for (auto& item : share(gateways)) result.status.push_back(std::move(item));
-  if (state) {
-    append_route_status(store, state->routes, result.status);
-  } else {
-    for (auto& item : share(routes)) result.status.push_back(std::move(item));
-  }
+  for (auto& item : routes) result.status.push_back(std::move(item));
   for (const auto& item : ingress_items) result.status.push_back(item);
   if (state) {
     state->gateways = ctx.gateways;
-    state->classes = ctx.classes;
-    state->bound = ctx.bound;
-    state->bound_owner = ctx.bound_owner;
     state->clusters = ctx.clusters;
     state->class_status = std::move(class_items);
     state->ingress_status = std::move(ingress_items);
@@ -184,10 +175,7 @@ TranslateResult translate_routes(const ObjectStore& store, const TranslateOption
   ctx.snapshot.clusters = live.clusters;
   ctx.listeners = *live.listeners;  // virtual host pointers and indexes: nothing deep is copied
   ctx.clusters = std::move(state.clusters);
-  ctx.bound = std::move(state.bound);
-  ctx.bound_owner = std::move(state.bound_owner);
   ctx.gateways = std::move(state.gateways);
-  ctx.classes = std::move(state.classes);
   ctx.redone = &changed;
   ctx.records = &state.routes;
 
@@ -216,9 +204,6 @@ TranslateResult translate_routes(const ObjectStore& store, const TranslateOption
   for (const auto& item : state.ingress_status) result.status.push_back(item);
 
   state.gateways = std::move(ctx.gateways);
-  state.classes = std::move(ctx.classes);
-  state.bound = std::move(ctx.bound);
-  state.bound_owner = std::move(ctx.bound_owner);
   state.clusters = std::move(ctx.clusters);
   result.snapshot = std::move(ctx.snapshot);
   result.snapshot.listeners = std::make_shared<const routing::Listeners>(std::move(ctx.listeners));

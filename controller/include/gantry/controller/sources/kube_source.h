@@ -59,8 +59,8 @@ class KubeSource : public Source {
 
   mutable std::mutex mutex_;  // the queue and the listed set, shared with the watch threads
   std::vector<Event> queue_;
-  std::set<std::string> listed_;  // kinds whose first list is queued
-  std::set<std::string> applied_;  // and applied to the store (controller thread only... read by synced())
+  std::set<std::string> listed_;   // kinds whose first list is queued
+  std::set<std::string> applied_;  // and applied to the store by changes()
   std::vector<std::string> errors_;
   std::set<class KubeClient*> clients_;  // the threads' own, stopped on destruction
 

@@ -99,11 +99,13 @@ Result<bool> Admin::start(const std::string& address) {
 
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
   server_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
-    if (pool_.ready()) {
+    // In cluster mode nothing is published before every resource's first list is in.
+    const bool published = board_.published().first > 0;
+    if (published && pool_.ready()) {
       res.set_content("ready\n", "text/plain");
       return;
     }
-    std::string body = "not ready\n";
+    std::string body = published ? "not ready\n" : "not ready: no configuration published yet\n";
     for (const auto& e : pool_.bind_errors()) body += e + "\n";
     res.status = 503;
     res.set_content(body, "text/plain");

@@ -18,11 +18,22 @@ Result<long> number(const std::string& flag, const std::string& text, long min, 
 
 std::string serve_help() {
   return R"(usage: gantry serve --manifests PATH... [flags]
+       gantry serve --kubeconfig FILE | --in-cluster [flags]
 
 Serves the Gateway API objects and Ingresses in the manifest files under PATH (every *.yaml and
-*.yml, recursively, multi-document) and reloads them when they change.
+*.yml, recursively, multi-document) and reloads them when they change; or, in cluster mode,
+those the API server holds, watched, with their status written back.
 
-  --manifests PATH...          files or directories to read (required)
+  --manifests PATH...          files or directories to read
+  --kubeconfig FILE            cluster mode: the API server of FILE's current context
+  --in-cluster                 cluster mode: the API server of the pod's service account
+  --publish-service NS/NAME    the Service whose status.loadBalancer addresses go into Gateway
+                               and Ingress status (cluster mode)
+  --leader-elect               only the holder of a coordination.k8s.io Lease writes status;
+                               every replica serves traffic
+  --leader-election-namespace NS   the Lease's namespace (default: the context's or pod's)
+  --leader-election-id NAME    the Lease's name (default gantry-leader)
+  --leader-election-lease-duration S   seconds a leader holds the Lease unrenewed (default 15)
   --admin ADDR:PORT            admin server: /healthz /readyz /status /config_dump /metrics
                                (default 127.0.0.1:9901)
   --workers N                  proxy threads, each with its own event loop (default: cores)
@@ -125,6 +136,26 @@ Result<Flags> parse_flags(const std::vector<std::string>& args) {
       auto n = number(a, *v, 0, int64_t{1} << 30);
       if (!n) return n.error();
       f.proxy.mirror_body_limit = static_cast<size_t>(*n);
+    } else if (a == "--kubeconfig" || a == "--publish-service" || a == "--leader-election-namespace" ||
+               a == "--leader-election-id") {
+      auto v = value();
+      if (!v) return v.error();
+      if (a == "--kubeconfig") f.kubeconfig = *v;
+      else if (a == "--leader-election-namespace") f.leader_election_namespace = *v;
+      else if (a == "--leader-election-id") f.leader_election_id = *v;
+      else if (v->find('/') == std::string::npos || v->front() == '/' || v->back() == '/')
+        return Error{"--publish-service: '" + *v + "' is not NAMESPACE/NAME"};
+      else f.publish_service = *v;
+    } else if (a == "--in-cluster") {
+      f.in_cluster = true;
+    } else if (a == "--leader-elect") {
+      f.leader_elect = true;
+    } else if (a == "--leader-election-lease-duration") {
+      auto v = value();
+      if (!v) return v.error();
+      auto n = number(a, *v, 2, 3600);
+      if (!n) return n.error();
+      f.lease_seconds = static_cast<int>(*n);
     } else if (a == "--scan-interval") {
       auto v = value();
       if (!v) return v.error();
@@ -136,7 +167,13 @@ Result<Flags> parse_flags(const std::vector<std::string>& args) {
     }
     if (!ok) return ok.error();
   }
-  if (!f.help && f.manifests.empty()) return Error{"--manifests PATH is required"};
+  if (f.in_cluster && !f.kubeconfig.empty()) return Error{"--kubeconfig and --in-cluster exclude each other"};
+  if (f.cluster() && !f.manifests.empty())
+    return Error{"--manifests and cluster mode (--kubeconfig, --in-cluster) exclude each other"};
+  if (!f.help && !f.cluster() && f.manifests.empty())
+    return Error{"--manifests PATH (or --kubeconfig FILE, --in-cluster) is required"};
+  if (!f.cluster() && (f.leader_elect || !f.publish_service.empty()))
+    return Error{"--leader-elect and --publish-service need cluster mode (--kubeconfig or --in-cluster)"};
   return f;
 }
 

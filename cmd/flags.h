@@ -16,6 +16,15 @@ struct Flags {
   controller::TranslateOptions translate;
   proxy::ProxyOptions proxy;
   int scan_interval_ms = 250;
+  // Cluster mode (DESIGN.md): the API server instead of manifest files.
+  std::string kubeconfig;
+  bool in_cluster = false;
+  std::string publish_service;  // "namespace/name"
+  bool leader_elect = false;
+  std::string leader_election_namespace;  // default: the kubeconfig context's or the pod's namespace
+  std::string leader_election_id = "gantry-leader";
+  int lease_seconds = 15;  // leaseDurationSeconds; renewed every third of it
+  bool cluster() const { return in_cluster || !kubeconfig.empty(); }
   bool help = false;
 };
 

@@ -18,7 +18,9 @@ void Reconciler::show(const std::map<std::string, std::string>& unbound, const s
   auto status = status_;
   if (!unbound.empty())
     status = std::make_shared<const controller::StatusItems>(controller::mark_unbound(*status_, *live_->listeners, unbound));
+  shown_ = status;
   board_.publish(std::move(status), live_, errors);
+  offer_status();
   if (unbound.empty()) bind_retry_after_.reset();
   else bind_retry_after_ = std::chrono::steady_clock::now() + kBindRetry;
 }
@@ -40,7 +42,10 @@ void Reconciler::reconcile(bool full) {
   for (const auto& n : report.notes) log::info(n);
   for (const auto& e : report.errors) log::error(e + " (the last good version of this file stays in use)");
   board_.set_errors(report.errors);
-  if (!report.changed && !full) return;
+  // Nothing is published from a half-listed cluster; the first pass after the sync is full.
+  if (!source_.synced()) return;
+  if (!report.changed && report.status_changed) offer_status();
+  if (!report.changed && !full && live_) return;
   const controller::ObjectStore& store = source_.store();
   const bool endpoints_only = !full && live_ && report.changed_kinds == std::set<std::string>{"EndpointSlice"};
   if (endpoints_only) {

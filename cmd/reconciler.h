@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -42,6 +43,13 @@ class Reconciler {
   // its status following.
   std::optional<std::chrono::steady_clock::time_point> bind_retry_due() const { return bind_retry_after_; }
   void retry_binds(std::chrono::steady_clock::time_point now);
+  // Cluster mode: each status shown (after every publish and bind retry) goes here too,
+  // for write-back; `offer_status` hands it over again (leadership gained, or only the
+  // cluster's copy of some status changed).
+  std::function<void(const controller::StatusItems&)> on_status;
+  void offer_status() {
+    if (on_status && shown_) on_status(*shown_);
+  }
 
  private:
   void show(const std::map<std::string, std::string>& unbound, const std::vector<std::string>& errors);
@@ -62,6 +70,7 @@ class Reconciler {
   routing::SnapshotPtr live_, retiring_;
   std::shared_ptr<controller::TranslationState> state_;  // of the translation behind live_
   std::shared_ptr<const controller::StatusItems> status_;
+  std::shared_ptr<const controller::StatusItems> shown_;  // status_ with unbound listeners marked
 };
 
 }  // namespace gantry::cmd

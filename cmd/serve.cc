@@ -1,5 +1,5 @@
-// serve: the controller loop on the main thread: it waits (poll) for signals and file
-// events, debounces them, and hands each burst to the Reconciler (files -> store ->
+// serve: the controller loop on the main thread: it waits (poll) for signals, file events
+// or the cluster's watch events and leadership changes, debounces them, and hands each burst to the Reconciler (files -> store ->
 // translate -> publish). translate: the same pipeline once, printed as YAML.
 #include "serve.h"
 
@@ -10,6 +10,8 @@
 
 #include <boost/json/serialize.hpp>
 #include <chrono>
+#include <cstdlib>
+#include <random>
 #include <iostream>
 
 #include "admin.h"
@@ -19,6 +21,10 @@
 #include "gantry/controller/pipeline/debounce.h"
 #include "gantry/controller/sources/file_source.h"
 #include "gantry/controller/sources/file_watch.h"
+#include "gantry/controller/cluster/leader_election.h"
+#include "gantry/controller/cluster/status_writer.h"
+#include "gantry/controller/sources/cluster_resources.h"
+#include "gantry/controller/sources/kube_source.h"
 #include "gantry/proxy/worker_pool.h"
 
 namespace gantry::cmd {
@@ -43,6 +49,65 @@ int run_translate(const Flags& flags) {
   return report.errors.empty() ? 0 : 1;
 }
 
+namespace {
+
+// The cluster side of cluster mode: the watch, status write-back and, with
+// --leader-elect, the Lease that decides which replica writes.
+struct Cluster {
+  std::unique_ptr<controller::KubeSource> source;
+  std::unique_ptr<controller::StatusWriter> writer;
+  std::unique_ptr<controller::LeaderElector> elector;
+};
+
+// A replica's holderIdentity: the pod's name (POD_NAME, from the downward API, else the
+// host name) and a random suffix, so a restarted pod never inherits its old term.
+std::string identity() {
+  std::string name;
+  if (const char* pod = std::getenv("POD_NAME"); pod && *pod) name = pod;
+  else {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    name = host;
+  }
+  std::random_device rd;
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, "_%08x", rd());
+  return name + suffix;
+}
+
+// Connects to the API server and starts the watches; the API server may not answer yet
+// (a pod starting beside it), so discovery is retried until it does or a signal comes.
+Result<Cluster> start_cluster(const Flags& flags, int sigfd) {
+  auto config = flags.in_cluster ? controller::in_cluster_config() : controller::load_kubeconfig(flags.kubeconfig);
+  if (!config) return config.error();
+  Result<std::vector<controller::KubeResource>> resources = Error{""};
+  for (int attempt = 0;; ++attempt) {
+    controller::KubeClient probe(*config);
+    resources = controller::cluster_resources(probe);
+    if (resources) break;
+    log::error(resources.error().message + "; trying again");
+    pollfd fd{sigfd, POLLIN, 0};
+    if (::poll(&fd, 1, std::min(10'000, 500 << std::min(attempt, 5))) > 0) return Error{"stopped before the API server answered"};
+  }
+  Cluster c;
+  c.source = std::make_unique<controller::KubeSource>(*config, *resources);
+  c.source->start();
+  c.writer = std::make_unique<controller::StatusWriter>(*config, controller::StatusWriter::Options{flags.translate.controller_name});
+  c.writer->start();
+  if (flags.leader_elect) {
+    controller::LeaderElector::Options lease{flags.leader_election_namespace.empty() ? config->ns : flags.leader_election_namespace,
+                                             flags.leader_election_id, identity(), flags.lease_seconds};
+    log::info("leader election: Lease " + lease.ns + "/" + lease.name + " as " + lease.identity);
+    c.elector = std::make_unique<controller::LeaderElector>(*config, lease);
+    c.elector->start();
+  } else {
+    c.writer->set_leading(true);
+  }
+  return c;
+}
+
+}  // namespace
+
 int run_serve(const Flags& flags) {
   // Signals are taken by this thread through a signalfd; every other thread inherits the mask.
   sigset_t signals;
@@ -62,17 +127,42 @@ int run_serve(const Flags& flags) {
     return 2;
   }
   pool.start();
-  log::info("gantry serving manifests; admin on " + flags.admin + ", " + std::to_string(flags.proxy.workers) +
-            " workers");
 
-  controller::FileSource source(flags.manifests);
-  controller::FileWatch watch(flags.manifests);
-  if (!watch.ok())
-    log::error(watch.error() + "; manifests are polled every " + std::to_string(flags.scan_interval_ms) + " ms instead");
+  controller::TranslateOptions options = flags.translate;
+  std::unique_ptr<controller::FileSource> files;
+  std::unique_ptr<controller::FileWatch> watch;
+  Cluster cluster;
+  if (flags.cluster()) {
+    auto started = start_cluster(flags, sigfd);
+    if (!started) {
+      log::error(started.error().message);
+      pool.drain_and_stop();
+      admin.stop();
+      return 2;
+    }
+    cluster = std::move(*started);
+    options.merge_gateways = true;
+    options.publish_service = flags.publish_service;
+  } else {
+    files = std::make_unique<controller::FileSource>(flags.manifests);
+    watch = std::make_unique<controller::FileWatch>(flags.manifests);
+    if (!watch->ok())
+      log::error(watch->error() + "; manifests are polled every " + std::to_string(flags.scan_interval_ms) + " ms instead");
+  }
+  controller::Source& source = files ? static_cast<controller::Source&>(*files) : *cluster.source;
+  log::info(std::string("gantry serving ") + (files ? "manifests" : "the cluster") + "; admin on " + flags.admin + ", " +
+            std::to_string(flags.proxy.workers) + " workers");
+  const bool watching = files ? watch->ok() : true;
+  const int wake_fd = files ? watch->fd() : cluster.source->wake_fd();
+
   // A burst of file events (an editor's save, a volume's swap, a script writing many files)
   // becomes one translation; a steady stream still publishes every max_delay.
   controller::Debounce debounce(std::chrono::milliseconds(2), std::chrono::milliseconds(100));
-  Reconciler reconciler(source, flags.translate, pool, board);
+  Reconciler reconciler(source, options, pool, board);
+  if (cluster.writer)
+    reconciler.on_status = [&](const controller::StatusItems& status) {
+      cluster.writer->offer(status, cluster.source->observed());
+    };
   reconciler.reconcile(true);
 
   for (;;) {
@@ -86,12 +176,12 @@ int run_serve(const Flags& flags) {
       sooner(static_cast<int>(std::max<int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(t - now).count())));
     };
     if (auto due = debounce.due()) at(*due);
-    else if (!watch.ok()) sooner(flags.scan_interval_ms);
+    else if (!watching) sooner(flags.scan_interval_ms);
     if (reconciler.retiring()) sooner(20);  // free the old snapshot soon
     if (auto trim = reconciler.trim_due(); trim && !debounce.pending()) at(*trim);
     if (auto retry = reconciler.bind_retry_due()) at(*retry);
-    pollfd fds[2] = {{sigfd, POLLIN, 0}, {watch.fd(), POLLIN, 0}};
-    int n = ::poll(fds, watch.ok() ? 2 : 1, timeout_ms);
+    pollfd fds[3] = {{sigfd, POLLIN, 0}, {wake_fd, POLLIN, 0}, {cluster.elector ? cluster.elector->wake_fd() : -1, POLLIN, 0}};
+    int n = ::poll(fds, 3, timeout_ms);
     now = Clock::now();
     reconciler.release_retired();
     reconciler.retry_binds(now);
@@ -108,14 +198,23 @@ int run_serve(const Flags& flags) {
       log::info("draining: no new connections; in-flight requests finish");
       break;
     }
-    if (n > 0 && watch.ok() && (fds[1].revents & POLLIN) && watch.drain()) debounce.event(now);
-    if (!watch.ok() && n == 0 && !debounce.pending()) debounce.event(now - std::chrono::hours(1));  // poll mode: due now
+    if (n > 0 && (fds[2].revents & POLLIN)) {
+      cluster.elector->drain_wake();
+      cluster.writer->set_leading(cluster.elector->leading());
+      reconciler.offer_status();  // a new leader compares every object's status afresh
+    }
+    if (n > 0 && (fds[1].revents & POLLIN)) {
+      if (files ? watch->drain() : (cluster.source->drain_wake(), true)) debounce.event(now);
+    }
+    if (!watching && n == 0 && !debounce.pending()) debounce.event(now - std::chrono::hours(1));  // poll mode: due now
     if (force) {
       reconciler.reconcile(true);
       continue;
     }
     if (debounce.take(now)) reconciler.reconcile(false);
   }
+  // Another replica takes the Lease at once rather than after it expires.
+  if (cluster.elector) cluster.elector->release();
   pool.drain_and_stop();
   admin.stop();
   log::info("stopped");

@@ -21,16 +21,20 @@ namespace gantry::test {
 namespace fs = std::filesystem;
 
 Process::Process(std::vector<std::string> argv, const fs::path& log) {
+  // Everything the child needs is made before fork: in a test with threads (the API
+  // double's), another thread may hold malloc's lock at fork, and the child would wait
+  // for it forever.
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  const std::string log_path = log.string();
   pid_ = ::fork();
   if (pid_ == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
     }
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
     ::execv(args[0], args.data());
     std::perror("execv");
     ::_exit(127);
@@ -227,10 +231,21 @@ Echo::Echo(const std::string& pod, const fs::path& dir) : port(free_port()) {
 }
 
 Gantry::Gantry(const fs::path& manifests, const std::vector<std::string>& extra_flags)
-    : port(free_port()), admin(free_port()), log_path(manifests.parent_path() / "gantry.log") {
-  std::vector<std::string> argv{GANTRY_BIN, "serve", "--manifests", manifests.string(), "--port-map",
-                                "80:" + std::to_string(port), "--admin", "127.0.0.1:" + std::to_string(admin),
-                                "--scan-interval", "50"};
+    : Gantry({"--manifests", manifests.string(), "--scan-interval", "50"}, manifests.parent_path() / "gantry.log",
+             extra_flags) {}
+
+std::unique_ptr<Gantry> Gantry::cluster(const fs::path& kubeconfig, const std::vector<std::string>& extra_flags) {
+  return std::unique_ptr<Gantry>(new Gantry({"--kubeconfig", kubeconfig.string()},
+                                            kubeconfig.string() + ".gantry.log", extra_flags));
+}
+
+Gantry::Gantry(const std::vector<std::string>& source_flags, const fs::path& log, const std::vector<std::string>& extra_flags)
+    : port(free_port()), admin(free_port()), log_path(log) {
+  std::vector<std::string> argv{GANTRY_BIN, "serve"};
+  argv.insert(argv.end(), source_flags.begin(), source_flags.end());
+  for (std::string f : std::vector<std::string>{"--port-map", "80:" + std::to_string(port), "--admin",
+                                                "127.0.0.1:" + std::to_string(admin)})
+    argv.push_back(f);
   bool has_workers = false;
   for (const auto& f : extra_flags) has_workers = has_workers || f == "--workers";
   if (!has_workers) {

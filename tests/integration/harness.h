@@ -85,6 +85,8 @@ struct Echo {
 // gantry serve on a manifest directory, listener port 80 mapped to a free port.
 struct Gantry {
   Gantry(const std::filesystem::path& manifests, const std::vector<std::string>& extra_flags = {});
+  // Cluster mode: `gantry serve --kubeconfig FILE`, its log beside the file.
+  static std::unique_ptr<Gantry> cluster(const std::filesystem::path& kubeconfig, const std::vector<std::string>& extra_flags = {});
   bool wait_ready(std::chrono::milliseconds timeout = 10s);
   std::string log() const;
   std::string admin_get(const std::string& path) const;  // body, "" on failure
@@ -93,6 +95,10 @@ struct Gantry {
   uint16_t admin;
   std::filesystem::path log_path;
   std::unique_ptr<Process> process;
+
+ private:
+  Gantry(const std::vector<std::string>& source_flags, const std::filesystem::path& log_path,
+         const std::vector<std::string>& extra_flags);
 };
 
 // curl through gantry: `curl -s <args> http://127.0.0.1:<port><path>` with Host set.

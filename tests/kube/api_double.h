@@ -2,7 +2,11 @@
 // protocol the client relies on (Kubernetes API conventions): JSON lists with
 // metadata.resourceVersion and metadata.continue ("Retrieving large results sets in
 // chunks"), 401 without the right bearer token or client certificate, 410 Gone for a
-// continue token whose snapshot expired. It grows with cluster mode (watch, status, Lease).
+// continue token whose snapshot expired; chunked watches; API discovery; objects read,
+// created and replaced with optimistic concurrency (409 on a stale resourceVersion, as
+// Leases need: "Concurrency Control and Consistency"); /status PATCH as JSON merge patch
+// (415 for strategic merge patch on custom resources, 422 for an invalid status), each
+// change sent to the watches as a MODIFIED event.
 #pragma once
 
 #include <httplib.h>
@@ -13,6 +17,8 @@
 #include <boost/json.hpp>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,6 +38,7 @@ class ApiDouble {
   const std::string& ca_pem() const { return ca_pem_; }  // the server's (self-signed) certificate
 
   void set_token(const std::string& token);
+  void add_token(const std::string& token);  // accepted beside the first (one per replica, to tell them apart)
   // An object of `collection` ("/api/v1/services"), listed in the order added.
   void add(const std::string& collection, boost::json::object item);
   // Continue tokens handed out so far answer 410 Gone from now on.
@@ -54,10 +61,39 @@ class ApiDouble {
     resource_version_ = std::max(resource_version_, below);
   }
   int open_watches() const;
+
+  // Discovery (GET /apis/<group>/<version>) leaves `collection` out, and its list is a 404.
+  void unserve(const std::string& collection);
+  struct Patch {
+    std::string path, content_type, body;
+    int status = 0;  // what the double answered
+    std::string token;  // whose
+  };
+  std::vector<Patch> patches() const;  // every /status PATCH, in order
+  // The object of `collection` with that namespace ("" for cluster-scoped) and name.
+  std::optional<boost::json::object> get(const std::string& collection, const std::string& ns, const std::string& name) const;
+  // Writes answered so far by kind of request: "PATCH 200", "PUT 409", "POST 201", ...
+  std::map<std::string, int> writes() const;
+  // The next PUT answers 409, as if another client had replaced the object first.
+  void conflict_next_put() {
+    std::lock_guard lock(mutex_);
+    conflict_next_put_ = true;
+  }
   std::vector<std::string> targets() const;  // every request's path and query, in order
 
  private:
   void list(const httplib::Request& req, httplib::Response& res, const std::string& collection);
+  bool authorized(const httplib::Request& req, httplib::Response& res);
+  void discovery(const httplib::Request& req, httplib::Response& res, const std::string& base);
+  void object(const httplib::Request& req, httplib::Response& res);  // GET, PUT, PATCH .../status
+  void create(const httplib::Request& req, httplib::Response& res);
+  boost::json::object* find(const std::string& collection, const std::string& ns, const std::string& name);
+  void broadcast(const std::string& collection, const std::string& type, const boost::json::object& object, size_t split);
+  std::set<std::string> unserved_;
+  bool conflict_next_put_ = false;
+  std::set<std::string> tokens_;
+  std::vector<Patch> patches_;
+  std::map<std::string, int> writes_;
   void watch(const httplib::Request& req, httplib::Response& res, const std::string& collection);
   struct Watch {
     std::string collection;

@@ -295,6 +295,13 @@ ReferenceGrant read_reference_grant(const Reader& r) {
 Service read_service(const Reader& r) {
   Service s;
   s.meta = read_meta(r, true);
+  // status.loadBalancer: what --publish-service writes into Gateway and Ingress status.
+  if (auto status = r.object("status"))
+    if (auto lb = status->object("loadBalancer"))
+      lb->each("ingress", [&](const Reader& i) {
+        if (auto ip = i.str("ip")) s.load_balancer.push_back({"IPAddress", *ip});
+        else if (auto host = i.str("hostname")) s.load_balancer.push_back({"Hostname", *host});
+      });
   auto spec = r.object("spec");
   if (!spec) return s;
   s.type = spec->str_or("type", "ClusterIP");

@@ -58,23 +58,51 @@ KubeClient::KubeClient(KubeConfig config) : config_(std::move(config)) {
   http_->set_connection_timeout(5, 0);
   http_->set_read_timeout(30, 0);
   http_->set_keep_alive(true);
+  http_->set_tcp_nodelay(true);  // a request's head and body go as two writes: no Nagle wait between them
 }
 
 KubeClient::~KubeClient() = default;
 
 void KubeClient::stop() { http_->stop(); }
 
-KubeClient::Response KubeClient::get(const std::string& target) {
+namespace {
+
+// What an answerless request says: a certificate that does not verify is named as such.
+std::string failure(const std::string& what, httplib::Error error, httplib::SSLClient& http) {
+  if (error == httplib::Error::SSLServerVerification)
+    return what + ": the API server's certificate does not verify against the configured CA (" +
+           X509_verify_cert_error_string(http.get_openssl_verify_result()) + ")";
+  return what + ": " + httplib::to_string(error);
+}
+
+httplib::Headers headers_for(const KubeConfig& config) {
   httplib::Headers headers{{"Accept", "application/json"}};
-  if (std::string token = config_.bearer(); !token.empty()) headers.emplace("Authorization", "Bearer " + token);
+  if (std::string token = config.bearer(); !token.empty()) headers.emplace("Authorization", "Bearer " + token);
+  return headers;
+}
+
+}  // namespace
+
+KubeClient::Response KubeClient::get(const std::string& target) {
   Response out;
-  auto res = http_->Get(target.c_str(), headers);
+  auto res = http_->Get(target.c_str(), headers_for(config_));
   if (!res) {
-    if (res.error() == httplib::Error::SSLServerVerification)
-      out.error = "GET " + target + ": the API server's certificate does not verify against the configured CA (" +
-                  X509_verify_cert_error_string(http_->get_openssl_verify_result()) + ")";
-    else
-      out.error = "GET " + target + ": " + httplib::to_string(res.error());
+    out.error = failure("GET " + target, res.error(), *http_);
+    return out;
+  }
+  out.status = res->status;
+  out.body = std::move(res->body);
+  return out;
+}
+
+KubeClient::Response KubeClient::send(const std::string& method, const std::string& target, const std::string& body,
+                                      const std::string& content_type) {
+  Response out;
+  httplib::Result res = method == "POST"  ? http_->Post(target.c_str(), headers_for(config_), body, content_type.c_str())
+                        : method == "PUT" ? http_->Put(target.c_str(), headers_for(config_), body, content_type.c_str())
+                                          : http_->Patch(target.c_str(), headers_for(config_), body, content_type.c_str());
+  if (!res) {
+    out.error = failure(method + " " + target, res.error(), *http_);
     return out;
   }
   out.status = res->status;
@@ -124,8 +152,7 @@ KubeClient::WatchEnd KubeClient::watch(const std::string& path, const std::strin
   std::string target = path + (path.find('?') == std::string::npos ? "?" : "&") +
                        "watch=1&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(timeout_seconds);
   if (!resource_version.empty()) target += "&resourceVersion=" + url_encode(resource_version);
-  httplib::Headers headers{{"Accept", "application/json"}};
-  if (std::string token = config_.bearer(); !token.empty()) headers.emplace("Authorization", "Bearer " + token);
+  const httplib::Headers headers = headers_for(config_);
 
   WatchEnd end;
   boost::json::stream_parser parser;

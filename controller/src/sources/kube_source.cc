@@ -6,6 +6,8 @@
 #include <chrono>
 #include <random>
 
+#include <boost/json/serialize.hpp>
+
 #include "gantry/controller/objects/decode.h"
 #include "gantry/controller/sources/kube_client.h"
 
@@ -38,6 +40,31 @@ boost::json::object typed(boost::json::object object, const KubeResource& r) {
   return object;
 }
 
+bool status_written(const std::string& kind) {
+  return kind == "GatewayClass" || kind == "Gateway" || kind == "HTTPRoute" || kind == "Ingress";
+}
+
+// An object's own URL from its collection's: namespaced collections are listed across
+// namespaces at ".../<plural>", the object lives at ".../namespaces/<ns>/<plural>/<name>".
+std::string object_path(const std::string& collection, const std::string& key) {
+  const size_t slash = key.find('/');
+  if (slash == std::string::npos) return collection + "/" + key;
+  const size_t plural = collection.rfind('/');
+  return collection.substr(0, plural) + "/namespaces/" + key.substr(0, slash) + collection.substr(plural) + "/" +
+         key.substr(slash + 1);
+}
+
+// What translation reads of an object: all but status and the server's bookkeeping.
+size_t shape_of(const boost::json::object& object) {
+  boost::json::object copy = object;
+  copy.erase("status");
+  if (auto* md = copy.if_contains("metadata"); md && md->is_object()) {
+    md->as_object().erase("resourceVersion");
+    md->as_object().erase("managedFields");
+  }
+  return std::hash<std::string>{}(boost::json::serialize(copy));
+}
+
 }  // namespace
 
 KubeSource::KubeSource(KubeConfig config, std::vector<KubeResource> resources, int watch_timeout_seconds)
@@ -58,6 +85,11 @@ KubeSource::~KubeSource() {
 
 void KubeSource::start() {
   for (const KubeResource& r : resources_) threads_.emplace_back([this, &r] { run(r); });
+}
+
+void KubeSource::drain_wake() {
+  uint64_t count;
+  (void)!::read(wake_fd_, &count, sizeof count);
 }
 
 bool KubeSource::synced() const {
@@ -99,6 +131,7 @@ void KubeSource::run(const KubeResource& resource) {
       self->clients_.erase(client);
     }
   } unregister{this, &client};
+  const std::string collection = resource.path.substr(0, resource.path.find('?'));
   std::set<std::string> known;  // keys this resource holds in the store, as far as this thread knows
   std::string version;
   bool first = true;
@@ -121,14 +154,14 @@ void KubeSource::run(const KubeResource& resource) {
       for (auto& item : list->items) {
         if (!item.is_object()) continue;
         now.insert(key_in(item.as_object()));
-        events.push_back({"ADDED", resource.kind, typed(std::move(item.as_object()), resource)});
+        events.push_back({"ADDED", resource.kind, typed(std::move(item.as_object()), resource), collection});
       }
       for (const std::string& k : known) {
         if (now.count(k)) continue;
         size_t slash = k.find('/');
         boost::json::object md{{"name", slash == std::string::npos ? k : k.substr(slash + 1)}};
         if (slash != std::string::npos) md["namespace"] = k.substr(0, slash);
-        events.push_back({"DELETED", resource.kind, boost::json::object{{"metadata", std::move(md)}}});
+        events.push_back({"DELETED", resource.kind, boost::json::object{{"metadata", std::move(md)}}, collection});
       }
       known = std::move(now);
       version = list->resource_version;
@@ -152,7 +185,7 @@ void KubeSource::run(const KubeResource& resource) {
       const std::string key = key_in(object->as_object());
       if (t == "DELETED") known.erase(key);
       else known.insert(key);
-      push({{t, resource.kind, typed(object->as_object(), resource)}}, false, resource.kind);
+      push({{t, resource.kind, typed(object->as_object(), resource), collection}}, false, resource.kind);
       return !stop_;
     });
     if (!end.last_resource_version.empty()) version = end.last_resource_version;
@@ -178,24 +211,44 @@ ChangeReport KubeSource::changes() {
   std::vector<Event> events;
   std::set<std::string> listed;
   ChangeReport report;
+  drain_wake();  // before taking the queue: an event pushed after this wakes the loop again
   {
     std::lock_guard lock(mutex_);
     events.swap(queue_);
     listed = listed_;
     report.errors.swap(errors_);
   }
-  uint64_t count;
-  (void)!::read(wake_fd_, &count, sizeof count);
   for (Event& e : events) {
     const std::string key = key_in(e.object);
     const std::string id = e.kind + "/" + key;
     if (e.type == "DELETED") {
+      observed_.erase(id);
+      shapes_.erase(id);
       if (store_.erase(e.kind, key)) {
         report.changed = true;
         report.changed_kinds.insert(e.kind);
         report.changed_objects.insert(id);
       }
       continue;
+    }
+    if (status_written(e.kind)) {
+      Observed& o = observed_[id];
+      const auto* status = e.object.if_contains("status");
+      o.status = status ? *status : boost::json::value();
+      const auto& md = e.object.at("metadata").as_object();
+      o.resource_version = md.contains("resourceVersion") && md.at("resourceVersion").is_string()
+                               ? std::string(md.at("resourceVersion").as_string())
+                               : "";
+      o.path = object_path(e.collection, key);
+    }
+    const size_t shape = shape_of(e.object);
+    if (auto [it, fresh] = shapes_.try_emplace(id, shape); !fresh) {
+      if (it->second == shape) {
+        ++status_events_;
+        report.status_changed = true;
+        continue;
+      }
+      it->second = shape;
     }
     // The same decoder the files use: one meaning for an object wherever it came from.
     auto decoded = decode_object(boost::json::value(std::move(e.object)), "cluster " + id, nullptr);

@@ -54,6 +54,7 @@ struct Context {
   std::map<std::string, uint32_t> clusters;         // cluster name -> index in snapshot.clusters
   std::map<std::string, uint32_t> bound;            // "address:port" -> index in listeners
   std::map<std::string, std::string> bound_owner;   // "address:port" -> gateway key
+  std::map<std::string, std::string> claimed;       // merged Gateways: "address:port hostname" -> "gateway/listener"
   std::map<std::string, GatewayState> gateways;     // our Gateways by "namespace/name"
   std::set<std::string> classes;                    // our GatewayClasses
   // Gateway listeners' virtual hosts being built, in the order they are listed.
@@ -99,5 +100,9 @@ std::string lower(std::string s);
 std::shared_ptr<const re2::RE2> compile_regex(const Context& ctx, const std::string& pattern);
 
 bool selector_matches(const LabelSelector& selector, const std::map<std::string, std::string>& labels);
+
+// The addresses status reports (--publish-service's load balancer, else
+// --publish-status-address) as {type, value}; nullopt when neither is configured.
+std::optional<std::vector<std::pair<std::string, std::string>>> published_addresses(const Context& ctx);
 
 }  // namespace gantry::controller::translate_detail

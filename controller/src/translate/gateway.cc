@@ -124,6 +124,9 @@ void translate_gateways(Context& ctx) {
       address_ok = false;
       address_problem = "spec.infrastructure.parametersRef " + gw->parameters_ref->group + "/" +
                         gw->parameters_ref->kind + " " + gw->parameters_ref->name + " is not supported";
+    } else if (ctx.options.merge_gateways) {
+      // One data plane for every Gateway: the published Service's addresses are theirs.
+      state.address = "0.0.0.0";
     } else if (!gw->addresses.empty()) {
       const GatewayAddress& a = gw->addresses.front();
       if (a.type != "IPAddress") {
@@ -208,8 +211,22 @@ void translate_gateways(Context& ctx) {
         std::string bind = state.address.find(':') != std::string::npos
                                ? "[" + state.address + "]:" + std::to_string(port)
                                : state.address + ":" + std::to_string(port);
+        const std::string scope_name = key_of(gw->meta) + "/" + l.name;
         auto owner = ctx.bound_owner.try_emplace(bind, key_of(gw->meta)).first->second;
-        if (owner != key_of(gw->meta)) {
+        if (ctx.options.merge_gateways && ctx.gateways.count(owner)) owner = key_of(gw->meta);  // shared, not held
+        // Merged Gateways share a port; a hostname on it belongs to the oldest claim.
+        const std::string claim = bind + " " + l.hostname.value_or("");
+        const std::string claimant = ctx.options.merge_gateways ? ctx.claimed.try_emplace(claim, scope_name).first->second
+                                                                : scope_name;
+        if (claimant != scope_name) {
+          why = "hostname " + (l.hostname ? "'" + *l.hostname + "'" : std::string("(any)")) + " on port " +
+                std::to_string(l.port) + " is claimed by the older listener " + claimant;
+          ls.conditions[conflicted_at] = condition("Conflicted", true, "HostnameConflict", why, gen);
+          ls.conditions.push_back(condition("Programmed", false, "Invalid", why, gen));
+          ls.attachable = false;
+          state.listeners.push_back(std::move(ls));
+          continue;
+        } else if (owner != key_of(gw->meta)) {
           why = bind + " is held by Gateway " + owner;
           port_problem = why;
         } else {
@@ -235,7 +252,7 @@ void translate_gateways(Context& ctx) {
           ls.snapshot_listener = it->second;
           ls.scope = static_cast<uint32_t>(listener.scopes.size());
           routing::ListenerScope scope;
-          scope.name = key_of(gw->meta) + "/" + l.name;
+          scope.name = scope_name;
           scope.hostname = l.hostname.value_or("");
           scope.port = static_cast<uint16_t>(l.port);
           scope.certificates = std::move(certificates);
@@ -275,7 +292,22 @@ void translate_gateways(Context& ctx) {
   }
 }
 
+std::optional<std::vector<std::pair<std::string, std::string>>> published_addresses(const Context& ctx) {
+  using Addresses = std::vector<std::pair<std::string, std::string>>;
+  if (!ctx.options.publish_service.empty()) {
+    const size_t slash = ctx.options.publish_service.find('/');
+    const Service* svc = ctx.store.find_service(ctx.options.publish_service.substr(0, slash),
+                                                ctx.options.publish_service.substr(slash + 1));
+    return svc ? svc->load_balancer : Addresses{};  // none yet: the load balancer is still coming
+  }
+  if (!ctx.options.publish_status_address.empty())
+    return Addresses{{is_ip(ctx.options.publish_status_address) ? "IPAddress" : "Hostname",
+                      ctx.options.publish_status_address}};
+  return std::nullopt;
+}
+
 void write_gateway_status(const Context& ctx, json::array& out) {
+  const auto published = published_addresses(ctx);
   for (const auto& [key, state] : ctx.gateways) {
     json::array listeners;
     for (const ListenerState& ls : state.listeners) {
@@ -289,7 +321,10 @@ void write_gateway_status(const Context& ctx, json::array& out) {
     // Copied, not moved: a routes-only translation writes this status again (attachedRoutes).
     json::object status{{"conditions", state.conditions}, {"listeners", std::move(listeners)}};
     json::array addresses;
-    if (!state.address.empty()) addresses.push_back(json::object{{"type", "IPAddress"}, {"value", state.address}});
+    if (published)
+      for (const auto& [type, value] : *published) addresses.push_back(json::object{{"type", type}, {"value", value}});
+    else if (!state.address.empty())
+      addresses.push_back(json::object{{"type", "IPAddress"}, {"value", state.address}});
     status["addresses"] = std::move(addresses);
     out.push_back(status_item("Gateway", state.gateway->meta, std::move(status)));
   }

@@ -313,12 +313,14 @@ void translate_ingresses(Context& ctx, json::array& out) {
     if (https) ctx.listeners.back().sni_certificates = certificates;
   }
 
+  const auto published = published_addresses(ctx);
   for (OurIngress& o : ours) {
     if (!listener_problem.empty()) o.warn("ListenerNotBound", listener_problem);
     json::array lb;
-    std::string address = ctx.options.publish_status_address.empty() ? status_address.value_or("")
-                                                                      : ctx.options.publish_status_address;
-    if (!address.empty()) lb.push_back(json::object{{"ip", address}});
+    if (published)
+      for (const auto& [type, value] : *published) lb.push_back(json::object{{type == "Hostname" ? "hostname" : "ip", value}});
+    else if (status_address)
+      lb.push_back(json::object{{"ip", *status_address}});
     json::object status{{"loadBalancer", json::object{{"ingress", std::move(lb)}}}};
     json::object item = status_item(std::string(kNetworkingGroup) + "/v1", "Ingress", o.ingress->meta, std::move(status));
     item["warnings"] = std::move(o.warnings);

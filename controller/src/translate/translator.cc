@@ -131,7 +131,7 @@ boost::json::array to_array(const StatusItems& items) {
 
 TranslateResult translate(const ObjectStore& store, const TranslateOptions& options) {
   using namespace translate_detail;
-  Context ctx{store, options, {}, {}, {}, {}, {}, {}, {}, {}};
+  Context ctx{store, options, {}, {}, {}, {}, {}, {}, {}, {}, {}};
   auto state = options.keep_state ? std::make_shared<TranslationState>() : nullptr;
   if (state) ctx.records = &state->routes;
   json::array classes, gateways, ingresses;
@@ -171,7 +171,7 @@ TranslateResult translate(const ObjectStore& store, const TranslateOptions& opti
 TranslateResult translate_routes(const ObjectStore& store, const TranslateOptions& options, TranslationState& state,
                                  const routing::Snapshot& live, const std::set<std::string>& changed) {
   using namespace translate_detail;
-  Context ctx{store, options, {}, {}, {}, {}, {}, {}, {}, {}};
+  Context ctx{store, options, {}, {}, {}, {}, {}, {}, {}, {}, {}};
   ctx.snapshot.clusters = live.clusters;
   ctx.listeners = *live.listeners;  // virtual host pointers and indexes: nothing deep is copied
   ctx.clusters = std::move(state.clusters);

@@ -27,6 +27,8 @@ struct Service {
   std::string cluster_ip;  // "None" for headless Services
   std::string external_name;
   std::vector<ServicePort> ports;
+  // status.loadBalancer.ingress: {"IPAddress", ip} or {"Hostname", name}.
+  std::vector<std::pair<std::string, std::string>> load_balancer;
 };
 
 // Only what TLS termination reads: the type and the decoded data (`data` is base64 in the

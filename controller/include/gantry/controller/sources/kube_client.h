@@ -30,6 +30,10 @@ class KubeClient {
   };
   // GET `target` ("/api/v1/services?limit=500"), as JSON.
   Response get(const std::string& target);
+  // POST, PUT or PATCH `body` (of `content_type`: application/json, or for PATCH
+  // application/merge-patch+json) to `target`.
+  Response send(const std::string& method, const std::string& target, const std::string& body,
+                const std::string& content_type = "application/json");
 
   // Every item of a collection ("/api/v1/services", "/apis/gateway.networking.k8s.io/v1/
   // httproutes"), in pages of `page_size` (API conventions, "Retrieving large results sets

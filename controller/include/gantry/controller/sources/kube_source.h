@@ -35,9 +35,22 @@ class KubeSource : public Source {
 
   void start();
   int wake_fd() const { return wake_fd_; }
+  void drain_wake();  // reads wake_fd() empty (changes() does too)
   // Every resource's first list has been applied by changes() (/readyz waits for it).
-  bool synced() const;
+  bool synced() const override;
+  // An event that changed only an object's status (our own writes coming back, most
+  // often) is not a change for translation: it updates observed() alone and is counted in
+  // status_events().
   ChangeReport changes() override;
+  // What the cluster holds of the objects whose status we write (GatewayClass, Gateway,
+  // HTTPRoute, Ingress), by "Kind/namespace/name": controller thread only.
+  struct Observed {
+    boost::json::value status;     // null when the object has none
+    std::string resource_version;  // for a write that must not overwrite a newer object
+    std::string path;              // the object's own URL
+  };
+  const std::map<std::string, Observed>& observed() const { return observed_; }
+  uint64_t status_events() const { return status_events_; }
   const ObjectStore& store() const override { return store_; }
 
  private:
@@ -45,6 +58,7 @@ class KubeSource : public Source {
     std::string type;  // ADDED, MODIFIED, DELETED
     std::string kind;
     boost::json::object object;
+    std::string collection;  // the resource's path, without query
   };
   void run(const KubeResource& resource);
   void push(std::vector<Event> events, bool listed_kind, const std::string& kind);
@@ -65,6 +79,9 @@ class KubeSource : public Source {
   std::set<class KubeClient*> clients_;  // the threads' own, stopped on destruction
 
   ObjectStore store_;  // controller thread only
+  std::map<std::string, Observed> observed_;
+  std::map<std::string, size_t> shapes_;  // "Kind/ns/name" -> hash of all but status and bookkeeping
+  uint64_t status_events_ = 0;
 };
 
 }  // namespace gantry::controller

@@ -34,6 +34,14 @@ struct TranslateOptions {
   std::string publish_status_address;                    // Ingress status address; "": the listener's
   std::map<uint16_t, uint16_t> port_map;
   std::optional<AddressPool> address_pool;
+  // Cluster mode: every Gateway of our classes is served by the same replicas, so Gateways
+  // bind the wildcard address and those on one port are merged (a hostname claimed twice
+  // on a port is Conflicted on the younger listener).
+  bool merge_gateways = false;
+  // "namespace/name" of the Service whose status.loadBalancer addresses are written into
+  // Gateway and Ingress status (ingress-nginx's --publish-service); it wins over
+  // publish_status_address.
+  std::string publish_service;
   // Compiled regexes kept across translations (the serve loop's); null compiles afresh.
   // The output is the same either way.
   routing::RegexCache* regex_cache = nullptr;

@@ -146,6 +146,10 @@ Result<bool> Admin::start(const std::string& address) {
            std::to_string(board_.route_translations()) + "\n";
     out += "# TYPE gantry_endpoint_updates_total counter\ngantry_endpoint_updates_total " +
            std::to_string(board_.endpoint_updates()) + "\n";
+    {
+      std::lock_guard lock(more_mutex_);
+      if (more_metrics_) out += more_metrics_();
+    }
     res.set_content(out, "text/plain; version=0.0.4");
   });
   if (!server_->bind_to_port(host.c_str(), port)) return Error{"--admin: cannot listen on " + address};

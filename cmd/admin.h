@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <utility>
 #include <mutex>
@@ -60,12 +61,19 @@ class Admin {
   ~Admin();
   Result<bool> start(const std::string& address);  // "host:port"
   void stop();
+  // More /metrics lines (cluster mode's status writes and leadership), from any time on.
+  void add_metrics(std::function<std::string()> more) {
+    std::lock_guard lock(more_mutex_);
+    more_metrics_ = std::move(more);
+  }
 
  private:
   const StatusBoard& board_;
   const proxy::WorkerPool& pool_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
+  std::mutex more_mutex_;
+  std::function<std::string()> more_metrics_;
 };
 
 }  // namespace gantry::cmd

@@ -171,7 +171,7 @@ Result<Flags> parse_flags(const std::vector<std::string>& args) {
   if (f.cluster() && !f.manifests.empty())
     return Error{"--manifests and cluster mode (--kubeconfig, --in-cluster) exclude each other"};
   if (!f.help && !f.cluster() && f.manifests.empty())
-    return Error{"--manifests PATH (or --kubeconfig FILE, --in-cluster) is required"};
+    return Error{"--manifests PATH is required (or, in cluster mode, --kubeconfig FILE or --in-cluster)"};
   if (!f.cluster() && (f.leader_elect || !f.publish_service.empty()))
     return Error{"--leader-elect and --publish-service need cluster mode (--kubeconfig or --in-cluster)"};
   return f;

@@ -141,6 +141,18 @@ int run_serve(const Flags& flags) {
       return 2;
     }
     cluster = std::move(*started);
+    admin.add_metrics([w = cluster.writer.get(), e = cluster.elector.get(), s = cluster.source.get()] {
+      auto line = [](const char* name, const char* type, uint64_t v) {
+        return std::string("# TYPE ") + name + " " + type + "\n" + name + " " + std::to_string(v) + "\n";
+      };
+      return line("gantry_status_writes_total", "counter", w->writes()) +
+             line("gantry_status_write_conflicts_total", "counter", w->conflicts()) +
+             line("gantry_status_write_failures_total", "counter", w->failures()) +
+             line("gantry_status_writes_pending", "gauge", w->pending()) +
+             line("gantry_status_only_events_total", "counter", s->status_events()) +
+             line("gantry_leader", "gauge", w->leading() ? 1 : 0) +
+             line("gantry_leader_transitions_total", "counter", e ? e->transitions() : 0);
+    });
     options.merge_gateways = true;
     options.publish_service = flags.publish_service;
   } else {

@@ -1,5 +1,5 @@
 // Golden translation cases: tests/golden/<case>/in.yaml translated (with the options in
-// <case>/address-pool, port-map, publish-status-address, if any) must equal <case>/out.yaml. UPDATE_GOLDEN=1 rewrites out.yaml.
+// <case>/address-pool, port-map, publish-status-address, publish-service, merge-gateways, if any) must equal <case>/out.yaml. UPDATE_GOLDEN=1 rewrites out.yaml.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -39,6 +39,10 @@ TEST_P(GoldenTest, TranslationMatches) {
   if (fs::exists(dir / "port-map")) options.port_map = *parse_port_map(read(dir / "port-map").substr(0, read(dir / "port-map").find('\n')));
   if (fs::exists(dir / "publish-status-address"))
     options.publish_status_address = read(dir / "publish-status-address").substr(0, read(dir / "publish-status-address").find('\n'));
+  // Cluster mode's options: one data plane for every Gateway, the published Service.
+  options.merge_gateways = fs::exists(dir / "merge-gateways");
+  if (fs::exists(dir / "publish-service"))
+    options.publish_service = read(dir / "publish-service").substr(0, read(dir / "publish-service").find('\n'));
   FileSource source({(dir / "in.yaml").string()});
   ScanReport report = source.scan();
   ASSERT_TRUE(report.errors.empty()) << report.errors.front();

@@ -70,6 +70,17 @@ TEST(CommandLine, BadFlagsAreExplained) {
   r = run(std::string(GANTRY_BIN) + " serve 2>&1");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("--manifests PATH is required"), std::string::npos) << r.out;
+  r = run(std::string(GANTRY_BIN) + " serve --manifests x --kubeconfig k 2>&1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("--manifests and cluster mode (--kubeconfig, --in-cluster) exclude each other"), std::string::npos) << r.out;
+  r = run(std::string(GANTRY_BIN) + " serve --manifests x --leader-elect 2>&1");
+  EXPECT_NE(r.out.find("--leader-elect and --publish-service need cluster mode"), std::string::npos) << r.out;
+  r = run(std::string(GANTRY_BIN) + " serve --in-cluster --publish-service nameonly 2>&1");
+  EXPECT_NE(r.out.find("--publish-service: 'nameonly' is not NAMESPACE/NAME"), std::string::npos) << r.out;
+  // A kubeconfig that cannot be read: the file named, exit 2, nothing served.
+  r = run(std::string(GANTRY_BIN) + " serve --kubeconfig /nonexistent/kubeconfig --admin 127.0.0.1:0 2>&1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("/nonexistent/kubeconfig"), std::string::npos) << r.out;
   r = run(std::string(GANTRY_BIN) + " serve --manifests x --bogus 2>&1");
   EXPECT_NE(r.out.find("unknown flag --bogus"), std::string::npos) << r.out;
   r = run(std::string(GANTRY_BIN) + " serve --help");

@@ -117,6 +117,7 @@ void translate_gateways(Context& ctx) {
     GatewayState& state = ctx.gateways[key_of(gw->meta)];
     state.gateway = gw;
     bool address_ok = true;
+    bool unassigned = false;  // a valid address this data plane does not have
     std::string address_problem;
     // Gantry defines no parameters kind, so any parametersRef names something it cannot use.
     const bool params_ok = !gw->parameters_ref;
@@ -125,8 +126,22 @@ void translate_gateways(Context& ctx) {
       address_problem = "spec.infrastructure.parametersRef " + gw->parameters_ref->group + "/" +
                         gw->parameters_ref->kind + " " + gw->parameters_ref->name + " is not supported";
     } else if (ctx.options.merge_gateways) {
-      // One data plane for every Gateway: the published Service's addresses are theirs.
+      // One data plane for every Gateway: the published Service's addresses are theirs,
+      // and an address asked for that is not among them cannot be given (GEP-1651:
+      // Programmed=False, AddressNotAssigned).
       state.address = "0.0.0.0";
+      const auto published = published_addresses(ctx);
+      for (const GatewayAddress& a : gw->addresses) {
+        const bool have = published && std::any_of(published->begin(), published->end(),
+                                                   [&](const auto& p) { return p.second == a.value; });
+        if (!have) {
+          address_ok = false;
+          unassigned = true;
+          address_problem = "address " + a.value + " is not an address of the published Service" +
+                            (ctx.options.publish_service.empty() ? "" : " " + ctx.options.publish_service);
+          break;
+        }
+      }
     } else if (!gw->addresses.empty()) {
       const GatewayAddress& a = gw->addresses.front();
       if (a.type != "IPAddress") {
@@ -202,7 +217,7 @@ void translate_gateways(Context& ctx) {
       // certificate is unresolved; they are served once it is programmed.
       ls.attachable = accepted && !conflicted;
       bool programmed = false;
-      std::string why = "listener is not accepted";
+      std::string why = address_ok ? "listener is not accepted" : address_problem;
       if (accepted && !conflicted && !refs_ok) {
         why = refs_message;
       } else if (accepted && !conflicted) {
@@ -273,8 +288,10 @@ void translate_gateways(Context& ctx) {
                                  [](const ListenerState& ls) { return ls.valid; });
     if (!params_ok)
       state.conditions.push_back(condition("Accepted", false, "InvalidParameters", address_problem, gen));
-    else if (!address_ok)
+    else if (!address_ok && !unassigned)
       state.conditions.push_back(condition("Accepted", false, "UnsupportedAddress", address_problem, gen));
+    else if (unassigned)
+      state.conditions.push_back(condition("Accepted", true, "Accepted", "gateway accepted", gen));
     else if (!all_valid && !any_programmed)
       state.conditions.push_back(condition("Accepted", false, "ListenersNotValid", "no listener is valid", gen));
     else if (!all_valid)

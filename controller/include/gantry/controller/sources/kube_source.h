@@ -50,7 +50,7 @@ class KubeSource : public Source {
     std::string path;              // the object's own URL
   };
   const std::map<std::string, Observed>& observed() const { return observed_; }
-  uint64_t status_events() const { return status_events_; }
+  uint64_t status_events() const { return status_events_.load(std::memory_order_relaxed); }
   const ObjectStore& store() const override { return store_; }
 
  private:
@@ -81,7 +81,7 @@ class KubeSource : public Source {
   ObjectStore store_;  // controller thread only
   std::map<std::string, Observed> observed_;
   std::map<std::string, size_t> shapes_;  // "Kind/ns/name" -> hash of all but status and bookkeeping
-  uint64_t status_events_ = 0;
+  std::atomic<uint64_t> status_events_{0};  // read by /metrics
 };
 
 }  // namespace gantry::controller

@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "api_double.h"
+#include "double_config.h"
 #include "gantry/controller/sources/cluster_resources.h"
 
 namespace gantry::test {
@@ -56,12 +57,7 @@ TEST(Install, KustomizationListsEveryManifest) {
 
 TEST(Install, RbacGrantsExactlyWhatTheClientRequests) {
   ApiDouble api({"t", ""});
-  controller::KubeConfig config;
-  config.host = "127.0.0.1";
-  config.port = api.port();
-  config.ca_pem = api.ca_pem();
-  config.token = "t";
-  controller::KubeClient client(config);
+  controller::KubeClient client(config_for(api));
   auto resources = controller::cluster_resources(client);
   ASSERT_TRUE(resources) << resources.error().message;
 

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "api_double.h"
+#include "double_config.h"
 #include "gantry/controller/sources/kube_source.h"
 
 namespace gantry::test {
@@ -22,15 +23,6 @@ boost::json::object service(const std::string& name, int port) {
       {"apiVersion", "v1"}, {"kind", "Service"},
       {"metadata", boost::json::object{{"name", name}, {"namespace", "default"}}},
       {"spec", boost::json::object{{"ports", boost::json::array{boost::json::object{{"port", port}}}}}}};
-}
-
-controller::KubeConfig config_for(const ApiDouble& api, const std::string& token) {
-  controller::KubeConfig c;
-  c.host = "127.0.0.1";
-  c.port = api.port();
-  c.ca_pem = api.ca_pem();
-  c.token = token;
-  return c;
 }
 
 // Applies changes until `done` holds (bounded); what the reports said, merged.

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "api_double.h"
+#include "double_config.h"
 #include "gantry/controller/cluster/leader_election.h"
 
 namespace gantry::test {
@@ -19,15 +20,6 @@ using controller::LeaderElector;
 using namespace std::chrono_literals;
 
 constexpr const char* kLeases = "/apis/coordination.k8s.io/v1/leases";
-
-controller::KubeConfig config_for(const ApiDouble& api) {
-  controller::KubeConfig c;
-  c.host = "127.0.0.1";
-  c.port = api.port();
-  c.ca_pem = api.ca_pem();
-  c.token = "t";
-  return c;
-}
 
 template <class Done>
 bool eventually(Done done, std::chrono::milliseconds limit) {

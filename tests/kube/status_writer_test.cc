@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "api_double.h"
+#include "double_config.h"
 #include "gantry/controller/cluster/status_writer.h"
 #include "gantry/controller/sources/kube_client.h"
 
@@ -61,15 +62,6 @@ controller::StatusItems desired(const std::vector<std::pair<std::string, bool>>&
     items.push_back(std::make_shared<const json::object>(std::move(item)));
   }
   return items;
-}
-
-controller::KubeConfig config_for(const ApiDouble& api) {
-  controller::KubeConfig c;
-  c.host = "127.0.0.1";
-  c.port = api.port();
-  c.ca_pem = api.ca_pem();
-  c.token = "t";
-  return c;
 }
 
 // The cluster's view of the routes, as KubeSource keeps it.

@@ -57,6 +57,7 @@ class LeaderElector {
   std::string observed_record_;
   std::chrono::steady_clock::time_point observed_at_{};
   std::chrono::steady_clock::time_point renewed_at_{};
+  std::string last_lease_;  // as our last create or update returned it (renewed from it)
   std::thread thread_;
 };
 

@@ -302,5 +302,39 @@ TEST_F(ClusterTest, OnlyTheLeaderWritesAndTheOtherTakesOverWhenItStops) {
   EXPECT_NE(api.patches().back().path.find("route-b"), std::string::npos);
 }
 
+TEST_F(ClusterTest, GatewaysOnOnePortAreMergedAndAHostnameClaimedTwiceIsConflicted) {
+  Echo a("pod-a", dir_.path()), b("pod-b", dir_.path());
+  ApiDouble api({"t1", ""});
+  std::string text = std::string(kClass) +
+                     gateway("team-a", "[{name: web, port: 80, protocol: HTTP, hostname: a.example}]") +
+                     gateway("team-b", "[{name: web, port: 80, protocol: HTTP, hostname: b.example},"
+                                       " {name: stolen, port: 80, protocol: HTTP, hostname: a.example}]") +
+                     service_manifest("svc-a", {a.port}) + service_manifest("svc-b", {b.port});
+  std::string route_a = route_manifest("route-a", "", prefix_rule("/", "svc-a"));
+  std::string route_b = route_manifest("route-b", "", prefix_rule("/", "svc-b"));
+  route_b.replace(route_b.find("parentRefs: [{name: gw}]"), 24, "parentRefs: [{name: team-b}]");
+  route_a.replace(route_a.find("parentRefs: [{name: gw}]"), 24, "parentRefs: [{name: team-a}]");
+  load(api, text + route_a + route_b);
+  // team-a is the older Gateway: it keeps a.example.
+  json::object older = *api.get(collection_of("Gateway"), "default", "team-a");
+  older["metadata"].as_object()["creationTimestamp"] = "2025-01-01T00:00:00Z";
+  api.emit(collection_of("Gateway"), "MODIFIED", older);
+  auto g = Gantry::cluster(kubeconfig(dir_.path(), api, "gantry", token_file_), ingress_ports());
+  ASSERT_TRUE(g->wait_ready()) << g->log();
+  EXPECT_EQ(pod_of(g->port, "a.example", "/"), "pod-a");
+  EXPECT_EQ(pod_of(g->port, "b.example", "/"), "pod-b");
+  ASSERT_TRUE(eventually([&] {
+    auto gw = api.get(collection_of("Gateway"), "default", "team-b");
+    return gw && gw->contains("status") && gw->at("status").as_object().contains("listeners");
+  }));
+  const auto listeners = api.get(collection_of("Gateway"), "default", "team-b")->at("status").at("listeners").as_array();
+  ASSERT_EQ(listeners.size(), 2u);
+  EXPECT_EQ(listeners[1].at("name"), "stolen");
+  EXPECT_EQ(listeners[1].at("conditions").at(1).at("type"), "Conflicted");
+  EXPECT_EQ(listeners[1].at("conditions").at(1).at("status"), "True");
+  EXPECT_EQ(listeners[1].at("conditions").at(1).at("reason"), "HostnameConflict");
+  EXPECT_EQ(listeners[0].at("conditions").at(1).at("status"), "False");
+}
+
 }  // namespace
 }  // namespace gantry::test

@@ -122,6 +122,22 @@ TEST(StatusWriter, WritesOncePerChangeKeepingOtherControllersEntries) {
   EXPECT_EQ(writer.failures(), 0u);
 }
 
+TEST(StatusWriter, ARouteLeavingOurGatewaysLosesOnlyOurEntries) {
+  ApiDouble api({"t", ""});
+  api.add(kRoutes, route("r", json::object{{"parents", json::array{parent("theirs", "example.com/other", true, true),
+                                                                    parent("gw", kOurs, true, true)}}}));
+  StatusWriter writer(config_for(api), {kOurs});
+  writer.start();
+  writer.set_leading(true);
+  // Translation has nothing to say of r: none of its parents is ours now.
+  EXPECT_EQ(writer.offer({}, observed(api, {"r"})), 1u);
+  ASSERT_TRUE(eventually([&] { return writer.writes() == 1; }));
+  auto r = api.get(kRoutes, "default", "r");
+  ASSERT_EQ(parents_of(*r).size(), 1u);
+  EXPECT_EQ(parents_of(*r)[0].at("controllerName"), "example.com/other");
+  EXPECT_EQ(writer.offer({}, observed(api, {"r"})), 0u);  // and then nothing more
+}
+
 TEST(StatusWriter, AConflictIsReadAgainAndMergedNotOverwritten) {
   ApiDouble api({"t", ""});
   api.add(kRoutes, route("r"));

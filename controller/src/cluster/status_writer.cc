@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include <set>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -49,6 +51,16 @@ std::string message_of(const std::string& body) {
   return body.substr(0, 200);
 }
 
+bool has_our_parent(const json::value& status, const std::string& controller_name) {
+  const auto* parents = status.is_object() ? status.as_object().if_contains("parents") : nullptr;
+  if (!parents || !parents->is_array()) return false;
+  for (const auto& p : parents->as_array())
+    if (p.is_object() && p.as_object().if_contains("controllerName") &&
+        p.as_object().at("controllerName") == json::value(controller_name))
+      return true;
+  return false;
+}
+
 }  // namespace
 
 StatusWriter::StatusWriter(KubeConfig config, Options options) : config_(std::move(config)), options_(std::move(options)) {}
@@ -86,24 +98,35 @@ size_t StatusWriter::offer(const StatusItems& desired, const std::map<std::strin
   size_t queued = 0;
   {
     std::lock_guard lock(mutex_);
+    std::set<std::string> offered;
+    auto consider = [&](const std::string& kind, const std::string& id, const KubeSource::Observed& o,
+                        const json::object& status) {
+      if (!status_patch(kind, status, o.status, options_.controller_name, now)) {
+        queue_.erase(id);
+        return;
+      }
+      // Being written, or written already and the object has not come back from the watch since.
+      if (auto f = in_flight_.find(id); f != in_flight_.end() && f->second == status) return;
+      if (auto s = sent_.find(id); s != sent_.end() && s->second.first == status && s->second.second == o.resource_version)
+        return;
+      queue_[id] = Write{kind, id, o.path, status, o.status, o.resource_version};
+      ++queued;
+    };
     for (const auto& item : desired) {
       const std::string_view kind = item->at("kind").as_string();
       if (!status_written(kind)) continue;
       const std::string id = id_of(*item);
       auto o = observed.find(id);
       if (o == observed.end()) continue;  // not in the cluster (any more)
-      const json::object& status = item->at("status").as_object();
-      if (!status_patch(std::string(kind), status, o->second.status, options_.controller_name, now)) {
-        queue_.erase(id);
-        continue;
-      }
-      // Being written, or written already and the object has not come back from the watch since.
-      if (auto f = in_flight_.find(id); f != in_flight_.end() && f->second == status) continue;
-      if (auto s = sent_.find(id); s != sent_.end() && s->second.first == status && s->second.second == o->second.resource_version)
-        continue;
-      queue_[id] = Write{std::string(kind), id, o->second.path, status, o->second.status, o->second.resource_version};
-      ++queued;
+      offered.insert(id);
+      consider(std::string(kind), id, o->second, item->at("status").as_object());
     }
+    // A route no Gateway of ours takes any more still carries our parent entries: they go
+    // (Gateway API, RouteParentStatus: a controller removes the entries it no longer owns).
+    static const json::object kNoParents{{"parents", json::array{}}};
+    for (auto it = observed.lower_bound("HTTPRoute/"); it != observed.end() && it->first.starts_with("HTTPRoute/"); ++it)
+      if (!offered.count(it->first) && has_our_parent(it->second.status, options_.controller_name))
+        consider("HTTPRoute", it->first, it->second, kNoParents);
   }
   if (queued) wake_.notify_all();
   return queued;

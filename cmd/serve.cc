@@ -10,21 +10,17 @@
 
 #include <boost/json/serialize.hpp>
 #include <chrono>
-#include <cstdlib>
-#include <random>
 #include <iostream>
 
 #include "admin.h"
+#include "cluster.h"
 #include "reconciler.h"
 #include "gantry/common/log.h"
 #include "gantry/controller/dump.h"
 #include "gantry/controller/pipeline/debounce.h"
 #include "gantry/controller/sources/file_source.h"
 #include "gantry/controller/sources/file_watch.h"
-#include "gantry/controller/cluster/leader_election.h"
-#include "gantry/controller/cluster/status_writer.h"
-#include "gantry/controller/sources/cluster_resources.h"
-#include "gantry/controller/sources/kube_source.h"
+
 #include "gantry/proxy/worker_pool.h"
 
 namespace gantry::cmd {
@@ -48,65 +44,6 @@ int run_translate(const Flags& flags) {
   std::cout << controller::to_yaml(out);
   return report.errors.empty() ? 0 : 1;
 }
-
-namespace {
-
-// The cluster side of cluster mode: the watch, status write-back and, with
-// --leader-elect, the Lease that decides which replica writes.
-struct Cluster {
-  std::unique_ptr<controller::KubeSource> source;
-  std::unique_ptr<controller::StatusWriter> writer;
-  std::unique_ptr<controller::LeaderElector> elector;
-};
-
-// A replica's holderIdentity: the pod's name (POD_NAME, from the downward API, else the
-// host name) and a random suffix, so a restarted pod never inherits its old term.
-std::string identity() {
-  std::string name;
-  if (const char* pod = std::getenv("POD_NAME"); pod && *pod) name = pod;
-  else {
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
-    name = host;
-  }
-  std::random_device rd;
-  char suffix[16];
-  std::snprintf(suffix, sizeof suffix, "_%08x", rd());
-  return name + suffix;
-}
-
-// Connects to the API server and starts the watches; the API server may not answer yet
-// (a pod starting beside it), so discovery is retried until it does or a signal comes.
-Result<Cluster> start_cluster(const Flags& flags, int sigfd) {
-  auto config = flags.in_cluster ? controller::in_cluster_config() : controller::load_kubeconfig(flags.kubeconfig);
-  if (!config) return config.error();
-  Result<std::vector<controller::KubeResource>> resources = Error{""};
-  for (int attempt = 0;; ++attempt) {
-    controller::KubeClient probe(*config);
-    resources = controller::cluster_resources(probe);
-    if (resources) break;
-    log::error(resources.error().message + "; trying again");
-    pollfd fd{sigfd, POLLIN, 0};
-    if (::poll(&fd, 1, std::min(10'000, 500 << std::min(attempt, 5))) > 0) return Error{"stopped before the API server answered"};
-  }
-  Cluster c;
-  c.source = std::make_unique<controller::KubeSource>(*config, *resources);
-  c.source->start();
-  c.writer = std::make_unique<controller::StatusWriter>(*config, controller::StatusWriter::Options{flags.translate.controller_name});
-  c.writer->start();
-  if (flags.leader_elect) {
-    controller::LeaderElector::Options lease{flags.leader_election_namespace.empty() ? config->ns : flags.leader_election_namespace,
-                                             flags.leader_election_id, identity(), flags.lease_seconds};
-    log::info("leader election: Lease " + lease.ns + "/" + lease.name + " as " + lease.identity);
-    c.elector = std::make_unique<controller::LeaderElector>(*config, lease);
-    c.elector->start();
-  } else {
-    c.writer->set_leading(true);
-  }
-  return c;
-}
-
-}  // namespace
 
 int run_serve(const Flags& flags) {
   // Signals are taken by this thread through a signalfd; every other thread inherits the mask.
@@ -141,18 +78,7 @@ int run_serve(const Flags& flags) {
       return 2;
     }
     cluster = std::move(*started);
-    admin.add_metrics([w = cluster.writer.get(), e = cluster.elector.get(), s = cluster.source.get()] {
-      auto line = [](const char* name, const char* type, uint64_t v) {
-        return std::string("# TYPE ") + name + " " + type + "\n" + name + " " + std::to_string(v) + "\n";
-      };
-      return line("gantry_status_writes_total", "counter", w->writes()) +
-             line("gantry_status_write_conflicts_total", "counter", w->conflicts()) +
-             line("gantry_status_write_failures_total", "counter", w->failures()) +
-             line("gantry_status_writes_pending", "gauge", w->pending()) +
-             line("gantry_status_only_events_total", "counter", s->status_events()) +
-             line("gantry_leader", "gauge", w->leading() ? 1 : 0) +
-             line("gantry_leader_transitions_total", "counter", e ? e->transitions() : 0);
-    });
+    admin.add_metrics([&c = cluster] { return cluster_metrics(c); });
     options.merge_gateways = true;
     options.publish_service = flags.publish_service;
   } else {

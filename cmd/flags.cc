@@ -56,6 +56,12 @@ those the API server holds, watched, with their status written back.
                                had are the manifests polled, this often (default 250)
   --mirror-body-limit BYTES    RequestMirror copies bodies up to this size; larger requests
                                are not mirrored (default 1048576)
+  --normalize-paths on|off     dot segments removed, percent-encoding normalized, a path above
+                               the root refused, before matching and forwarding (default on;
+                               off forwards paths verbatim: see the README's Security section)
+  --merge-slashes on|off       with --normalize-paths, "//" in a path is "/" (default on)
+  --max-header-count N         header fields per request; more is 431 (default 100)
+  --max-target BYTES           request-target length; longer is 414 (default 8192)
 
 usage: gantry translate --manifests PATH... [--controller-name NAME] [--ingress-class NAME] [--ingress-http ...]
                         [--ingress-https ...] [--port-map ...] [--address-pool ...]
@@ -146,6 +152,17 @@ Result<Flags> parse_flags(const std::vector<std::string>& args) {
       else if (v->find('/') == std::string::npos || v->front() == '/' || v->back() == '/')
         return Error{"--publish-service: '" + *v + "' is not NAMESPACE/NAME"};
       else f.publish_service = *v;
+    } else if (a == "--normalize-paths" || a == "--merge-slashes") {
+      auto v = value();
+      if (!v) return v.error();
+      if (*v != "on" && *v != "off") return Error{a + ": '" + *v + "' is not on or off"};
+      (a == "--normalize-paths" ? f.proxy.normalize_paths : f.proxy.merge_slashes) = *v == "on";
+    } else if (a == "--max-header-count" || a == "--max-target") {
+      auto v = value();
+      if (!v) return v.error();
+      auto n = number(a, *v, a == "--max-header-count" ? 1 : 256, a == "--max-header-count" ? 10'000 : 1 << 20);
+      if (!n) return n.error();
+      (a == "--max-header-count" ? f.proxy.max_headers : f.proxy.max_target) = static_cast<size_t>(*n);
     } else if (a == "--in-cluster") {
       f.in_cluster = true;
     } else if (a == "--leader-elect") {

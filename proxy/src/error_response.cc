@@ -10,6 +10,8 @@ unsigned status_of(ProxyError e) {
     case ProxyError::Misdirected: return 421;
     case ProxyError::RequestTimeout: return 408;
     case ProxyError::HeadersTooLarge: return 431;
+    case ProxyError::UriTooLong: return 414;
+    case ProxyError::NotImplemented: return 501;
     case ProxyError::PayloadTooLarge: return 413;
     case ProxyError::InvalidBackend: return 500;
     case ProxyError::UpstreamBroken: return 502;
@@ -27,6 +29,8 @@ std::string_view reason_of(ProxyError e) {
     case ProxyError::Misdirected: return "this connection's TLS server name belongs to another listener than the Host";
     case ProxyError::RequestTimeout: return "request header not received in time";
     case ProxyError::HeadersTooLarge: return "request header fields too large";
+    case ProxyError::UriTooLong: return "request target too long";
+    case ProxyError::NotImplemented: return "not implemented";
     case ProxyError::PayloadTooLarge: return "request body larger than this route allows";
     case ProxyError::InvalidBackend: return "the route's backend reference is invalid";
     case ProxyError::UpstreamBroken: return "the upstream failed to answer";

@@ -13,6 +13,8 @@ enum class ProxyError {
   Misdirected,         // 421 over TLS, the Host belongs to another listener than the SNI
   RequestTimeout,      // 408 request header not complete in time
   HeadersTooLarge,     // 431
+  UriTooLong,          // 414 request-target longer than the limit
+  NotImplemented,      // 501 a transfer coding other than chunked
   PayloadTooLarge,     // 413 the request body is over the route's limit
   InvalidBackend,      // 500 the route's backendRef is invalid, or every weight is zero
   UpstreamBroken,      // 502 refused, reset or malformed upstream response

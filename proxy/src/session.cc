@@ -3,6 +3,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include "cors.h"
+#include "request_rules.h"
 #include "gantry/routing/route_matcher.h"
 
 namespace gantry::proxy {
@@ -19,6 +20,15 @@ const routing::Listener* find_listener(const routing::Snapshot& s, std::string_v
   for (const auto& l : *s.listeners)
     if (l.name == name) return &l;
   return nullptr;
+}
+
+// The answer to a failed read of the head; nullopt: the client went away, say nothing.
+std::optional<ProxyError> read_error(const error_code& ec) {
+  if (ec == http::error::end_of_stream || ec == asio::error::eof) return std::nullopt;
+  if (ec == http::error::header_limit) return ProxyError::HeadersTooLarge;
+  if (ec == beast::error::timeout) return ProxyError::RequestTimeout;
+  if (ec == asio::error::operation_aborted || ec == asio::error::connection_reset) return std::nullopt;
+  return ProxyError::BadRequest;
 }
 
 }  // namespace
@@ -141,17 +151,46 @@ awaitable<bool> Session::serve_one() {
   parser_->header_limit(static_cast<uint32_t>(opt.header_limit));
   parser_->body_limit(boost::none);
   stream_.expires_after(opt.header_timeout);
+  // The head is read whole before it is parsed so that its raw lines can be checked: the
+  // parser would join an obs-fold into one value without a word.
+  for (;;) {
+    std::string_view bytes(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    if (size_t end = head_end(bytes); end != std::string_view::npos) {
+      if (has_folded_line(bytes.substr(0, end)))
+        co_return (co_await send_error(ProxyError::BadRequest, "a header line starts with whitespace (obs-fold)"), false);
+      break;
+    }
+    if (buffer_.size() > opt.header_limit) break;  // the parser answers 431
+    auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), use_nothrow);
+    if (ec) {
+      if (auto error = read_error(ec)) co_await send_error(*error, {});
+      co_return false;
+    }
+    buffer_.commit(n);
+  }
   auto [ec, n] = co_await http::async_read_header(stream_, buffer_, *parser_, use_nothrow);
   if (ec) {
-    if (ec == http::error::end_of_stream || ec == asio::error::eof) co_return false;
-    if (ec == http::error::header_limit) co_return (co_await send_error(ProxyError::HeadersTooLarge, {}), false);
-    if (ec == beast::error::timeout) co_return (co_await send_error(ProxyError::RequestTimeout, {}), false);
-    if (ec == asio::error::operation_aborted || ec == asio::error::connection_reset) co_return false;
-    co_return (co_await send_error(ProxyError::BadRequest, ec.message()), false);
+    // A named string: GCC 12 frees a temporary in a co_await expression twice.
+    const std::string detail = ec.message();
+    if (auto error = read_error(ec)) co_await send_error(*error, *error == ProxyError::BadRequest ? detail : std::string_view{});
+    co_return false;
   }
   worker_.counters().requests.fetch_add(1, std::memory_order_relaxed);
 
   Request& req = parser_->get();
+  if (auto refused = check_head(req, RequestLimits{opt.max_headers, opt.max_target})) {
+    // A head whose framing cannot be trusted leaves the connection unusable: closed.
+    co_await send_error(refused->error, refused->detail);
+    co_return false;
+  }
+  bool absolute = false;
+  if (!take_absolute_form(req, absolute))
+    co_return (co_await send_error(ProxyError::BadRequest, "an absolute-form target must be an http(s) URI with a host"), false);
+  if (opt.normalize_paths) {
+    if (!normalize_target(req.target(), opt.merge_slashes, scratch_))
+      co_return co_await send_error(ProxyError::BadRequest, "the path climbs above the root or is not a valid path");
+    if (!scratch_.empty()) req.target(scratch_);
+  }
   auto host_field = req.find(http::field::host);
   if (host_field == req.end() && req.version() >= 11)
     co_return co_await send_error(ProxyError::BadRequest, "HTTP/1.1 request without Host");

@@ -77,6 +77,7 @@ class Session : public std::enable_shared_from_this<Session> {
   uint8_t client_addr_len_ = 0;
   std::string sni_;  // TLS server name the client sent, lowercased
   std::optional<RequestParser> parser_;
+  std::string scratch_;  // a normalized target, when normalization changed it
   std::unique_ptr<char[]> relay_;
   bool idle_ = false;
   bool first_ = true;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -75,6 +76,59 @@ class BlackHole {
  private:
   int fd_;
   std::vector<int> fillers_;
+};
+
+// A backend that records every byte it receives and answers each request head with a
+// 200 (then closes): to show what reached a backend, and that a refused request did not.
+class RecordingBackend {
+ public:
+  RecordingBackend() {
+    fd_ = listen_loopback(64, port);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) continue;
+        std::string got;
+        char buf[4096];
+        for (;;) {
+          pollfd q{c, POLLIN, 0};
+          if (::poll(&q, 1, 300) <= 0) break;  // a body that never ends: stop listening
+          ssize_t n = ::recv(c, buf, sizeof buf, 0);
+          if (n <= 0) break;
+          got.append(buf, static_cast<size_t>(n));
+          {
+            std::lock_guard lock(mutex_);
+            seen_.append(buf, static_cast<size_t>(n));
+          }
+          if (got.find("\r\n\r\n") != std::string::npos) {
+            const std::string reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+            ::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+            break;
+          }
+        }
+        ::close(c);
+      }
+    });
+  }
+  ~RecordingBackend() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  std::string take() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(seen_, {});
+  }
+  uint16_t port = 0;
+
+ private:
+  int fd_;
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::string seen_;
+  std::thread thread_;
 };
 
 }  // namespace gantry::test

@@ -1,0 +1,147 @@
+// Hostile request heads against the real gantry, each sent over a real socket, with a
+// backend that records every byte it receives: the client gets the status the RFC asks
+// for and, for a refusal, the backend sees nothing at all. RFC 9112 §6.1 and §6.3
+// (Transfer-Encoding and Content-Length), §5.1 and §5.2 (field syntax, obs-fold), §3.2
+// (Host; absolute-form), RFC 9110 §5.5 (field values); path normalization as the README's
+// Security section defines it (RFC 3986 §5.2.4 dot segments, §6.2.2 percent-encoding).
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "harness.h"
+#include "raw_backends.h"
+
+namespace gantry::test {
+namespace {
+using namespace std::chrono_literals;
+
+class HostileRequests : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    backend_ = new RecordingBackend();
+    auto manifests = dir_->path() / "manifests";
+    std::filesystem::create_directories(manifests);
+    // Only /a/ is routed: a path that escapes it must not reach the backend as /etc/...
+    write_file(manifests / "all.yaml", gateway_manifest() + service_manifest("b", {backend_->port}) +
+                                           route_manifest("r", "", "  - matches: [{path: {type: PathPrefix, value: /a/}}]\n"
+                                                                   "    backendRefs: [{name: b, port: 8080}]\n"));
+    gantry_ = new Gantry(manifests, {"--header-timeout", "1000"});
+    ASSERT_TRUE(gantry_->wait_ready()) << gantry_->log();
+  }
+  static void TearDownTestSuite() {
+    delete gantry_;
+    delete backend_;
+    delete dir_;
+  }
+  void TearDown() override { ASSERT_TRUE(gantry_->process->running()) << "gantry died: " << gantry_->log(); }
+
+  // The status code of the answer to `raw`, what the backend received, and whether the
+  // connection was closed.
+  struct Outcome {
+    int status = 0;
+    std::string backend_saw;
+    bool closed = false;
+  };
+  static Outcome send(const std::string& raw) {
+    backend_->take();
+    RawResult r = raw_exchange(gantry_->port, raw, 2s);
+    std::this_thread::sleep_for(50ms);  // anything forwarded has arrived by now
+    Outcome o;
+    if (r.response.starts_with("HTTP/1.")) o.status = std::atoi(r.response.c_str() + 9);
+    o.backend_saw = backend_->take();
+    o.closed = r.closed;
+    return o;
+  }
+
+  static TempDir* dir_;
+  static RecordingBackend* backend_;
+  static Gantry* gantry_;
+};
+TempDir* HostileRequests::dir_ = nullptr;
+RecordingBackend* HostileRequests::backend_ = nullptr;
+Gantry* HostileRequests::gantry_ = nullptr;
+
+struct Case {
+  const char* name;
+  std::string request;
+  int status;
+};
+
+TEST_F(HostileRequests, RefusedHeadsNeverReachTheBackend) {
+  const std::string h = "Host: h\r\n";
+  const std::vector<Case> cases = {
+      {"Content-Length with Transfer-Encoding", "POST /a/x HTTP/1.1\r\n" + h + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+      {"differing Content-Lengths", "POST /a/x HTTP/1.1\r\n" + h + "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400},
+      {"repeated Content-Length", "POST /a/x HTTP/1.1\r\n" + h + "Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello", 400},
+      {"chunked not last", "POST /a/x HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n", 400},
+      {"xchunked", "POST /a/x HTTP/1.1\r\n" + h + "Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n", 400},
+      {"chunked twice", "POST /a/x HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+      {"an unknown coding before chunked", "POST /a/x HTTP/1.1\r\n" + h + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
+      {"Transfer-Encoding in HTTP/1.0", "POST /a/x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+      {"obs-fold", "GET /a/x HTTP/1.1\r\n" + h + "X-A: one\r\n two\r\n\r\n", 400},
+      {"whitespace before the first field", "GET /a/x HTTP/1.1\r\n " + h + "\r\n", 400},
+      {"whitespace before the colon", "GET /a/x HTTP/1.1\r\n" + h + "X-A : one\r\n\r\n", 400},
+      {"NUL in a value", std::string("GET /a/x HTTP/1.1\r\n") + h + "X-A: o" + std::string(1, '\0') + "e\r\n\r\n", 400},
+      {"CR in a value", "GET /a/x HTTP/1.1\r\n" + h + "X-A: o\re\r\n\r\n", 400},
+      {"CTL in the target", "GET /a/\x01x HTTP/1.1\r\n" + h + "\r\n", 400},
+      {"HTTP/1.1 without Host", "GET /a/x HTTP/1.1\r\n\r\n", 400},
+      {"two Hosts", "GET /a/x HTTP/1.1\r\n" + h + "Host: i\r\n\r\n", 400},
+      {"a Host with a space", "GET /a/x HTTP/1.1\r\nHost: a b\r\n\r\n", 400},
+      {"a Host with userinfo", "GET /a/x HTTP/1.1\r\nHost: u@h\r\n\r\n", 400},
+      {"an absolute-form ftp target", "GET ftp://h/a/x HTTP/1.1\r\n" + h + "\r\n", 400},
+      {"an absolute-form target with userinfo", "GET http://u:p@h/a/x HTTP/1.1\r\n" + h + "\r\n", 400},
+      {"a path above the root", "GET /a/../../etc/passwd HTTP/1.1\r\n" + h + "\r\n", 400},
+      {"a path above the root, %2e", "GET /a/%2e%2e/%2E%2e/etc/passwd HTTP/1.1\r\n" + h + "\r\n", 400},
+      {"a bad percent-encoding", "GET /a/%zz HTTP/1.1\r\n" + h + "\r\n", 400},
+      {"a target over 8 KiB", "GET /a/" + std::string(9000, 'x') + " HTTP/1.1\r\n" + h + "\r\n", 414},
+      {"101 header fields", "GET /a/x HTTP/1.1\r\n" + h + [] {
+         std::string f;
+         for (int i = 0; i < 100; ++i) f += "X-" + std::to_string(i) + ": v\r\n";
+         return f;
+       }() + "\r\n", 431},
+      {"a 70 KiB header", "GET /a/x HTTP/1.1\r\n" + h + "X-A: " + std::string(70 * 1024, 'a') + "\r\n\r\n", 431},
+  };
+  for (const Case& c : cases) {
+    Outcome o = send(c.request);
+    EXPECT_EQ(o.status, c.status) << c.name;
+    EXPECT_EQ(o.backend_saw, "") << c.name << ": the backend saw it";
+    EXPECT_TRUE(o.closed) << c.name << ": a refused head closes the connection";
+  }
+}
+
+TEST_F(HostileRequests, PathsAreNormalizedOnceForMatchingAndForwarding) {
+  struct Normalized {
+    const char* target;
+    const char* forwarded;  // the request line the backend receives
+  };
+  for (const Normalized& n : std::vector<Normalized>{
+           {"/b/../a/x", "GET /a/x HTTP/1.1"},           // routed by where it really points
+           {"/a/./x/.", "GET /a/x/ HTTP/1.1"},
+           {"/a//x", "GET /a/x HTTP/1.1"},               // merged slashes
+           {"/a/%2e/x", "GET /a/x HTTP/1.1"},
+           {"/a/x%2Fy%5c", "GET /a/x%2Fy%5C HTTP/1.1"},  // encoded separators stay data
+           {"/a/%78%7e?q=%2e%2e", "GET /a/x~?q=%2e%2e HTTP/1.1"},  // unreserved decoded; the query as it was
+       }) {
+    Outcome o = send(std::string("GET ") + n.target + " HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(o.status, 200) << n.target;
+    EXPECT_TRUE(o.backend_saw.starts_with(std::string(n.forwarded) + "\r\n")) << n.target << ": " << o.backend_saw.substr(0, 80);
+  }
+  // A path that leaves /a/ once normalized is not routed there.
+  Outcome o = send("GET /a/../b HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(o.status, 404);
+  EXPECT_EQ(o.backend_saw, "");
+}
+
+TEST_F(HostileRequests, AnAbsoluteFormTargetIsRoutedByItsOwnAuthority) {
+  // RFC 9112 §3.2.2: the target's authority replaces Host, and the request goes on in
+  // origin form.
+  Outcome o = send("GET http://h.example/a/x?q=1 HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(o.status, 200);
+  EXPECT_TRUE(o.backend_saw.starts_with("GET /a/x?q=1 HTTP/1.1\r\n")) << o.backend_saw.substr(0, 80);
+  EXPECT_NE(o.backend_saw.find("\r\nHost: h.example\r\n"), std::string::npos) << o.backend_saw.substr(0, 200);
+  EXPECT_EQ(o.backend_saw.find("Host: other"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace gantry::test

@@ -4,6 +4,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "gantry/controller/objects/base64.h"
 #include "yaml_json.h"
 
 namespace gantry::controller {
@@ -318,38 +319,6 @@ Service read_service(const Reader& r) {
   return s;
 }
 
-// RFC 4648 base64, as Kubernetes writes Secret data; nullopt when it is not.
-std::optional<std::string> base64_decode(std::string_view in) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  size_t padding = 0;
-  for (char c : in) {
-    if (c == '\n' || c == '\r' || c == ' ') continue;
-    if (c == '=') {
-      ++padding;
-      continue;
-    }
-    int v = value(c);
-    if (v < 0 || padding) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  if (padding > 2 || bits >= 6) return std::nullopt;
-  return out;
-}
 
 Secret read_secret(const Reader& r) {
   Secret s;

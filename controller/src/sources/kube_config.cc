@@ -1,6 +1,7 @@
 #include "gantry/controller/sources/kube_config.h"
 
-#include <openssl/evp.h>
+#include "gantry/controller/objects/base64.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
@@ -21,16 +22,9 @@ Result<std::string> read_all(const fs::path& p) {
 }
 
 Result<std::string> base64(const std::string& text, const std::string& what) {
-  std::string in;
-  for (char c : text)
-    if (!std::isspace(static_cast<unsigned char>(c))) in += c;
-  std::string out(in.size() / 4 * 3 + 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  if (n < 0 || in.size() % 4 != 0) return Error{what + " is not base64"};
-  size_t pad = in.size() >= 2 && in[in.size() - 1] == '=' ? (in[in.size() - 2] == '=' ? 2 : 1) : 0;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
+  auto decoded = base64_decode(text);
+  if (!decoded) return Error{what + " is not base64"};
+  return std::move(*decoded);
 }
 
 // `name` as a file (relative to `base`) or `name-data` as base64, whichever is set.

@@ -1,4 +1,5 @@
 #include "gantry/controller/objects/decode.h"
+#include "gantry/controller/objects/base64.h"
 
 #include <gtest/gtest.h>
 
@@ -92,6 +93,26 @@ TEST(Manifest, DefaultsFollowTheApi) {
   EXPECT_EQ(route.rules.at(0).matches.at(0).headers.at(0).type, "Exact");
   EXPECT_EQ(route.rules.at(0).backend_refs.at(0).weight, 1);
   EXPECT_EQ(route.rules.at(0).backend_refs.at(0).kind, "Service");
+}
+
+}  // namespace
+}  // namespace gantry::controller
+
+namespace gantry::controller {
+namespace {
+
+// Secret data and kubeconfig *-data fields: OpenSSL decodes, the padding rules are ours.
+TEST(Base64, DecodesWhatKubernetesWritesAndRefusesTheRest) {
+  EXPECT_EQ(base64_decode("aGVsbG8="), "hello");
+  EXPECT_EQ(base64_decode("aGVs\nbG8h"), "hell" "o!");
+  EXPECT_EQ(base64_decode("aGk="), "hi");
+  EXPECT_EQ(base64_decode("aA=="), "h");
+  EXPECT_EQ(base64_decode(""), "");
+  EXPECT_FALSE(base64_decode("aGVsbG8"));     // not a multiple of four
+  EXPECT_FALSE(base64_decode("aG=sbG8="));    // padding inside
+  EXPECT_FALSE(base64_decode("a==="));        // three pads
+  EXPECT_FALSE(base64_decode("aGVs*G8="));    // not an alphabet character
+  EXPECT_EQ(base64_decode(std::string("\0\0", 2)).has_value(), false);
 }
 
 }  // namespace

@@ -116,6 +116,37 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     else launch_mirrors(mirrors, nullptr);
   }
 
+  // A body that fits --request-buffer is read whole before any upstream is chosen, so
+  // broken framing (a bad chunk size) is refused before a byte reaches a backend, and a
+  // retry can send it again. A larger body streams, the part read so far first.
+  std::string buffered;
+  bool body_whole = !has_body;
+  if (has_body && !expect_continue && !upgrade && opt.request_buffer > 0) {
+    if (auto declared = parser.content_length(); !declared || *declared <= opt.request_buffer) {
+      auto& body = req.body();
+      char* buf = relay();
+      while (!parser.is_done() && buffered.size() < opt.request_buffer) {
+        body.data = buf;
+        body.size = opt.relay_buffer;
+        stream_.expires_after(opt.idle_timeout);
+        auto [ec, n] = co_await http::async_read_some(stream_, buffer_, parser, use_nothrow);
+        if (ec == http::error::need_buffer) ec = {};
+        if (ec == http::error::body_limit) co_return co_await send_error(ProxyError::PayloadTooLarge, {});
+        if (ec == http::error::partial_message || ec == asio::error::eof || ec == asio::error::connection_reset ||
+            ec == asio::error::operation_aborted)
+          co_return false;  // the client went away mid-body
+        if (ec) {
+          const std::string detail = "the request body's framing: " + ec.message();
+          co_return (co_await send_error(ProxyError::BadRequest, detail), false);
+        }
+        buffered.append(buf, opt.relay_buffer - body.size);
+      }
+      body_whole = parser.is_done();
+      if (mirror_body) mirror_body->take(buffered.data(), buffered.size());
+    }
+  }
+  bool mirrors_launched = !has_body;
+
   // timeouts.request bounds the whole exchange; timeouts.backendRequest each try.
   const auto started = Clock::now();
   const auto request_deadline =
@@ -150,7 +181,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   }
   UpstreamPtr conn;
   std::optional<ResponseParser> rp;
-  uint32_t retries_left = has_body ? 0 : route.retry.attempts;
+  uint32_t retries_left = body_whole ? route.retry.attempts : 0;
   bool fresh_only = upgrade;
 
   // A retry happens only while the request is still whole (no body was consumed): on a
@@ -217,6 +248,19 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
       auto [cec, cn] = co_await asio::async_write(stream_, asio::buffer(kContinue), use_nothrow);
       if (cec) co_return false;
     }
+    if (has_body && (!buffered.empty() || body_whole)) {
+      req.body().data = buffered.empty() ? nullptr : buffered.data();
+      req.body().size = buffered.size();
+      req.body().more = !parser.is_done();
+      conn->stream.expires_after(bounded(send_timeout));
+      auto [bec, bn] = co_await http::async_write(conn->stream, sr, use_nothrow);
+      if (bec == http::error::need_buffer) bec = {};
+      if (bec) {
+        if (body_whole && co_await may_retry(reused)) continue;
+        const std::string detail = "sending the request body: " + bec.message();
+        co_return co_await send_error(upstream_error(bec), detail);
+      }
+    }
     if (!sr.is_done()) {
       RelayResult r = co_await relay_body(stream_, buffer_, parser, conn->stream, sr, relay(), opt.relay_buffer,
                                           opt.idle_timeout, bounded(send_timeout), mirror_body ? &*mirror_body : nullptr);
@@ -225,7 +269,10 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
       if (r.failure == RelayFailure::Input) co_return false;  // the client went away mid-body
       if (r.failure == RelayFailure::Output)
         co_return co_await send_error(upstream_error(r.ec), "sending the request body: " + r.ec.message());
-      if (!mirrors.empty()) launch_mirrors(mirrors, &*mirror_body);
+    }
+    if (!mirrors_launched && !mirrors.empty()) {
+      launch_mirrors(mirrors, &*mirror_body);
+      mirrors_launched = true;
     }
 
     // The response header; 1xx interim responses other than 101 are read past.
@@ -244,7 +291,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     }
     if (rec) {
       bool stale = reused && is_connection_loss(rec);
-      if (!has_body && (rec != beast::error::timeout || Clock::now() < request_deadline) && co_await may_retry(stale))
+      if (body_whole && (rec != beast::error::timeout || Clock::now() < request_deadline) && co_await may_retry(stale))
         continue;
       if (timed_out || Clock::now() >= request_deadline)
         co_return co_await send_error(ProxyError::UpstreamTimeout, "timeouts.request ran out");

@@ -96,6 +96,14 @@ TEST_F(ErrorsTest, PooledConnectionClosedByTheUpstreamIsRetriedOnAFreshOne) {
   for (int i = 0; i < 10; ++i) EXPECT_EQ(curl_status(gantry_->port, "closer.example.com", "/"), 200) << "request " << i;
 }
 
+TEST_F(ErrorsTest, ABufferedBodyIsSentAgainOnAFreshConnection) {
+  // The same dead pooled connections, now with a body: one that fits --request-buffer was
+  // read whole first, so it can be sent again.
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(curl_status(gantry_->port, "closer.example.com", "/", "-X POST --data-binary 'a small body'"), 200)
+        << "request " << i;
+}
+
 TEST_F(ErrorsTest, StalledBackendIs504) {
   auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(curl_status(gantry_->port, "ok.example.com", "/slow?delay=5s"), 504);

@@ -100,6 +100,12 @@ TEST_F(HostileRequests, RefusedHeadsNeverReachTheBackend) {
          for (int i = 0; i < 100; ++i) f += "X-" + std::to_string(i) + ": v\r\n";
          return f;
        }() + "\r\n", 431},
+      // Bodies up to --request-buffer are read whole first: broken chunk framing never
+      // reaches the backend (RFC 9112 §7.1).
+      {"a chunk size that is not hex", "POST /a/x HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400},
+      {"a chunk size past 64 bits", "POST /a/x HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nhello\r\n0\r\n\r\n", 400},
+      {"a control character in a chunk extension", "POST /a/x HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n5;\x01=x\r\nhello\r\n0\r\n\r\n", 400},
+      {"chunk data longer than its size", "POST /a/x HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n2\r\nhello\r\n0\r\n\r\n", 400},
       {"a 70 KiB header", "GET /a/x HTTP/1.1\r\n" + h + "X-A: " + std::string(70 * 1024, 'a') + "\r\n\r\n", 431},
   };
   for (const Case& c : cases) {
@@ -108,6 +114,17 @@ TEST_F(HostileRequests, RefusedHeadsNeverReachTheBackend) {
     EXPECT_EQ(o.backend_saw, "") << c.name << ": the backend saw it";
     EXPECT_TRUE(o.closed) << c.name << ": a refused head closes the connection";
   }
+}
+
+TEST_F(HostileRequests, ASmallBodyIsReadWholeThenForwarded) {
+  Outcome o = send("POST /a/x HTTP/1.1\r\nHost: h\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "5\r\nhello\r\n6;name=value\r\n world\r\n0\r\n\r\n");
+  EXPECT_EQ(o.status, 200);
+  EXPECT_NE(o.backend_saw.find("hello"), std::string::npos) << o.backend_saw;
+  EXPECT_NE(o.backend_saw.find(" world"), std::string::npos) << o.backend_saw;
+  o = send("POST /a/x HTTP/1.1\r\nHost: h\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello");
+  EXPECT_EQ(o.status, 200);
+  EXPECT_TRUE(o.backend_saw.ends_with("\r\n\r\nhello")) << o.backend_saw;
 }
 
 TEST_F(HostileRequests, PathsAreNormalizedOnceForMatchingAndForwarding) {

@@ -102,7 +102,7 @@ class RecordingBackend {
             std::lock_guard lock(mutex_);
             seen_.append(buf, static_cast<size_t>(n));
           }
-          if (got.find("\r\n\r\n") != std::string::npos) {
+          if (complete(got)) {
             const std::string reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
             ::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
             break;
@@ -124,6 +124,16 @@ class RecordingBackend {
   uint16_t port = 0;
 
  private:
+  // The head and, as its framing says, the whole body.
+  static bool complete(const std::string& got) {
+    const size_t end = got.find("\r\n\r\n");
+    if (end == std::string::npos) return false;
+    const std::string head = got.substr(0, end);
+    if (head.find("Transfer-Encoding: chunked") != std::string::npos) return got.ends_with("0\r\n\r\n");
+    if (size_t cl = head.find("Content-Length: "); cl != std::string::npos)
+      return got.size() >= end + 4 + std::stoul(head.substr(cl + 16));
+    return true;
+  }
   int fd_;
   std::atomic<bool> stop_{false};
   std::mutex mutex_;

@@ -78,6 +78,17 @@ void rewrite_url(const routing::UrlRewrite& rw, const routing::Route& route, Req
 
 }  // namespace
 
+namespace {
+
+// A read from the client that failed because the client went away (or the drain's
+// deadline cancelled it), not because its bytes were wrong.
+bool client_gone(const error_code& ec) {
+  return ec == http::error::partial_message || ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::operation_aborted || ec == beast::error::timeout;
+}
+
+}  // namespace
+
 awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& plan) {
   const ProxyOptions& opt = worker_.options();
   const routing::Route& route = *plan.route;
@@ -132,9 +143,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
         auto [ec, n] = co_await http::async_read_some(stream_, buffer_, parser, use_nothrow);
         if (ec == http::error::need_buffer) ec = {};
         if (ec == http::error::body_limit) co_return co_await send_error(ProxyError::PayloadTooLarge, {});
-        if (ec == http::error::partial_message || ec == asio::error::eof || ec == asio::error::connection_reset ||
-            ec == asio::error::operation_aborted)
-          co_return false;  // the client went away mid-body
+        if (client_gone(ec)) co_return false;
         if (ec) {
           const std::string detail = "the request body's framing: " + ec.message();
           co_return (co_await send_error(ProxyError::BadRequest, detail), false);
@@ -266,7 +275,14 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
                                           opt.idle_timeout, bounded(send_timeout), mirror_body ? &*mirror_body : nullptr);
       if (r.failure == RelayFailure::Input && r.ec == http::error::body_limit)
         co_return co_await send_error(ProxyError::PayloadTooLarge, {});
-      if (r.failure == RelayFailure::Input) co_return false;  // the client went away mid-body
+      if (r.failure == RelayFailure::Input && client_gone(r.ec)) co_return false;
+      if (r.failure == RelayFailure::Input) {
+        // Broken framing in a streamed body: the upstream connection goes with this
+        // request (never back to the pool), and the client hears why, as no response
+        // has started.
+        const std::string detail = "the request body's framing: " + r.ec.message();
+        co_return (co_await send_error(ProxyError::BadRequest, detail), false);
+      }
       if (r.failure == RelayFailure::Output)
         co_return co_await send_error(upstream_error(r.ec), "sending the request body: " + r.ec.message());
     }

@@ -161,7 +161,11 @@ awaitable<bool> Session::serve_one() {
       break;
     }
     if (buffer_.size() > opt.header_limit) break;  // the parser answers 431
+    // A half-received head is not a request being served: a drain closes it at once.
+    if (closing()) co_return false;
+    idle_ = true;
     auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), use_nothrow);
+    idle_ = false;
     if (ec) {
       if (auto error = read_error(ec)) co_await send_error(*error, {});
       co_return false;

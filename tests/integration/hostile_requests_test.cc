@@ -127,6 +127,20 @@ TEST_F(HostileRequests, ASmallBodyIsReadWholeThenForwarded) {
   EXPECT_TRUE(o.backend_saw.ends_with("\r\n\r\nhello")) << o.backend_saw;
 }
 
+TEST_F(HostileRequests, BrokenFramingInAStreamedBodyIsA400) {
+  // Larger than --request-buffer: it streams, so the head has gone on; the broken chunk
+  // that follows ends the upstream connection and the client is told.
+  const std::string chunk(100 * 1024, 'x');
+  char size[32];
+  std::snprintf(size, sizeof size, "%zx", chunk.size());
+  Outcome o = send("POST /a/x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" + std::string(size) + "\r\n" +
+                   chunk + "\r\nzz\r\n");
+  EXPECT_EQ(o.status, 400);
+  EXPECT_TRUE(o.closed);
+  EXPECT_TRUE(o.backend_saw.starts_with("POST /a/x HTTP/1.1\r\n"));
+  EXPECT_EQ(o.backend_saw.find("zz"), std::string::npos) << "the broken chunk was not passed on";
+}
+
 TEST_F(HostileRequests, PathsAreNormalizedOnceForMatchingAndForwarding) {
   struct Normalized {
     const char* target;

@@ -37,6 +37,25 @@ TEST(Lifecycle, SigtermDrainsInFlightRequestsAndExitsZero) {
   EXPECT_EQ(*code, 0) << gantry.log();
 }
 
+TEST(Lifecycle, SigtermClosesHalfReceivedRequestsAtOnce) {
+  // Only requests being served get --drain-timeout; a head still arriving is closed.
+  OneBackend setup;
+  Gantry gantry(setup.manifests, {"--drain-timeout", "5000"});
+  ASSERT_TRUE(gantry.wait_ready()) << gantry.log();
+  auto half = std::async(std::launch::async,
+                         [&] { return raw_exchange(gantry.port, "GET /slow HTTP/1.1\r\nHost: a\r\nX-Half: ", 4s); });
+  std::this_thread::sleep_for(300ms);
+  auto start = std::chrono::steady_clock::now();
+  gantry.process->signal(SIGTERM);
+  auto code = gantry.process->wait(5s);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s) << "the half-sent head held the drain";
+  RawResult r = half.get();
+  EXPECT_TRUE(r.closed);
+  EXPECT_EQ(r.response, "");
+}
+
 TEST(Lifecycle, DrainTimeoutBoundsTheWait) {
   OneBackend setup;
   Gantry gantry(setup.manifests, {"--drain-timeout", "300"});

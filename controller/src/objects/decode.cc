@@ -342,7 +342,11 @@ EndpointSlice read_endpoint_slice(const Reader& r) {
   r.each("endpoints", [&](const Reader& e) {
     SliceEndpoint ep;
     ep.addresses = e.strings("addresses");
-    if (auto c = e.object("conditions")) ep.ready = c->boolean("ready");
+    if (auto c = e.object("conditions")) {
+      ep.ready = c->boolean("ready");
+      ep.serving = c->boolean("serving");
+      ep.terminating = c->boolean("terminating");
+    }
     s.endpoints.push_back(std::move(ep));
   });
   r.each("ports", [&](const Reader& p) { s.ports.push_back({p.str("name"), p.integer("port")}); });

@@ -11,6 +11,10 @@ std::vector<routing::Endpoint> endpoints_of(const ObjectStore& store, const Serv
     return out;
   }
   bool any_slice = false;
+  // Ready endpoints take traffic. When none is ready (every pod of a rolling update is
+  // shutting down), those still serving while terminating do, as kube-proxy does
+  // (KEP-1669): their in-flight graceful shutdown beats a 503.
+  std::vector<routing::Endpoint> terminating;
   for (const auto& [key, slice] : store.endpoint_slices) {
     if (slice.meta.ns != svc.meta.ns || slice.service_name != svc.meta.name) continue;
     any_slice = true;
@@ -19,14 +23,18 @@ std::vector<routing::Endpoint> endpoints_of(const ObjectStore& store, const Serv
       // unnamed port).
       if (sp.name.value_or("") != port.name || !sp.port) continue;
       for (const SliceEndpoint& ep : slice.endpoints) {
-        if (ep.ready && !*ep.ready) continue;
+        const bool ready = ep.ready.value_or(true);
+        const bool serving_while_terminating = ep.terminating.value_or(false) && ep.serving.value_or(ready);
+        if (!ready && !serving_while_terminating) continue;
+        auto& into = ready ? out : terminating;
         for (const std::string& addr : ep.addresses) {
           routing::Endpoint e{addr, static_cast<uint16_t>(*sp.port)};
-          if (std::find(out.begin(), out.end(), e) == out.end()) out.push_back(std::move(e));
+          if (std::find(into.begin(), into.end(), e) == into.end()) into.push_back(std::move(e));
         }
       }
     }
   }
+  if (out.empty()) out = std::move(terminating);
   if (!any_slice && !svc.cluster_ip.empty() && svc.cluster_ip != "None")
     out.push_back({svc.cluster_ip, static_cast<uint16_t>(port.port)});
   return out;

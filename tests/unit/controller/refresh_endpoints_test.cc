@@ -58,3 +58,30 @@ TEST(RefreshEndpoints, LeavesMirrorTargetsAndUnknownPortsAlone) {
 
 }  // namespace
 }  // namespace gantry::controller
+
+namespace gantry::controller {
+namespace {
+
+// A rolling update (KEP-1669): while any endpoint is ready only ready ones serve; when
+// none is, those still serving while terminating do, and never those that stopped.
+TEST(RefreshEndpoints, TerminatingEndpointsServeOnlyWhenNoneIsReady) {
+  auto slice = [](const std::string& endpoints) {
+    return "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: d}\nspec: {ports: [{name: http, port: 80}]}\n"
+           "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: s-1, namespace: d, labels: "
+           "{kubernetes.io/service-name: s}}\naddressType: IPv4\nendpoints: [" + endpoints +
+           "]\nports: [{name: http, port: 8080}]\n";
+  };
+  const std::string old_pod = "{addresses: [10.0.0.1], conditions: {ready: false, serving: true, terminating: true}}";
+  const std::string stopped = "{addresses: [10.0.0.2], conditions: {ready: false, serving: false, terminating: true}}";
+  const std::string new_pod = "{addresses: [10.0.0.3], conditions: {ready: true}}";
+  auto s = snapshot_with("d/s:80");
+  refresh_endpoints(store_of(slice(old_pod + ", " + stopped + ", " + new_pod)), s);
+  EXPECT_EQ(s.clusters[0].endpoints, (std::vector<routing::Endpoint>{{"10.0.0.3", 8080}}));
+  refresh_endpoints(store_of(slice(old_pod + ", " + stopped)), s);
+  EXPECT_EQ(s.clusters[0].endpoints, (std::vector<routing::Endpoint>{{"10.0.0.1", 8080}}));
+  refresh_endpoints(store_of(slice(stopped)), s);
+  EXPECT_TRUE(s.clusters[0].endpoints.empty());
+}
+
+}  // namespace
+}  // namespace gantry::controller

@@ -42,6 +42,8 @@ struct Secret {
 struct SliceEndpoint {
   std::vector<std::string> addresses;
   std::optional<bool> ready;  // unset means ready (EndpointConditions)
+  std::optional<bool> serving;      // unset means as ready
+  std::optional<bool> terminating;  // unset means not terminating
 };
 
 struct SlicePort {

@@ -121,6 +121,8 @@ Result<bool> Admin::start(const std::string& address) {
     std::string out;
     out += "# TYPE gantry_downstream_connections_total counter\ngantry_downstream_connections_total " +
            std::to_string(c.connections) + "\n";
+    out += "# TYPE gantry_downstream_connections_refused_total counter\ngantry_downstream_connections_refused_total " +
+           std::to_string(c.connections_refused) + "\n";
     out += "# TYPE gantry_requests_total counter\ngantry_requests_total " + std::to_string(c.requests) + "\n";
     out += "# TYPE gantry_responses_total counter\n";
     for (int i = 1; i < 6; ++i)

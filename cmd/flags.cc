@@ -56,6 +56,8 @@ those the API server holds, watched, with their status written back.
                                had are the manifests polled, this often (default 250)
   --mirror-body-limit BYTES    RequestMirror copies bodies up to this size; larger requests
                                are not mirrored (default 1048576)
+  --max-connections N          open client connections per worker; more are refused at once
+                               (a 503 on plain listeners) (default 20000; 0: no limit)
   --request-buffer BYTES       request bodies up to this size are read whole before an upstream
                                is chosen (framing errors never reach a backend; retries can
                                resend them); larger ones stream (default 65536; 0: always stream)
@@ -160,6 +162,12 @@ Result<Flags> parse_flags(const std::vector<std::string>& args) {
       if (!v) return v.error();
       if (*v != "on" && *v != "off") return Error{a + ": '" + *v + "' is not on or off"};
       (a == "--normalize-paths" ? f.proxy.normalize_paths : f.proxy.merge_slashes) = *v == "on";
+    } else if (a == "--max-connections") {
+      auto v = value();
+      if (!v) return v.error();
+      auto n = number(a, *v, 0, 10'000'000);
+      if (!n) return n.error();
+      f.proxy.max_connections = static_cast<size_t>(*n);
     } else if (a == "--request-buffer") {
       auto v = value();
       if (!v) return v.error();

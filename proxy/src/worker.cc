@@ -114,10 +114,31 @@ awaitable<void> Worker::accept_loop(std::shared_ptr<tcp::acceptor> acceptor, std
       continue;
     }
     error_code ignored;
+    if (options_.max_connections && sessions_.size() >= options_.max_connections) {
+      // Refused cleanly: a plain listener says why in one non-blocking write (a TLS one
+      // could not read it), and the socket closes; the worker's memory stays bounded.
+      counters_.connections_refused.fetch_add(1, std::memory_order_relaxed);
+      if (!listener_tls(listener)) {
+        static constexpr std::string_view kBusy =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 29\r\n"
+            "Connection: close\r\n\r\ngantry: too many connections\n";
+        socket.non_blocking(true, ignored);
+        socket.write_some(asio::buffer(kBusy), ignored);
+      }
+      socket.close(ignored);
+      continue;
+    }
     socket.set_option(tcp::no_delay(true), ignored);
     auto session = std::make_shared<Session>(*this, std::move(socket), listener);
     asio::co_spawn(ioc_, session->run(), asio::detached);
   }
+}
+
+bool Worker::listener_tls(const std::string& name) const {
+  if (!pinned_) return false;
+  for (const auto& l : *pinned_->snapshot->listeners)
+    if (l.name == name) return l.tls;
+  return false;
 }
 
 void Worker::retire_listener(const std::string& name) {

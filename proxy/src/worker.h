@@ -37,7 +37,7 @@ using PinnedPtr = std::shared_ptr<const PinnedSnapshot>;
 
 struct WorkerCounters {
   std::atomic<uint64_t> connections{0}, requests{0}, upstream_connects{0}, upstream_reuses{0};
-  std::atomic<uint64_t> mirrors_sent{0}, mirrors_skipped{0}, tls_handshake_failures{0};
+  std::atomic<uint64_t> mirrors_sent{0}, mirrors_skipped{0}, tls_handshake_failures{0}, connections_refused{0};
   std::atomic<uint64_t> responses[6] = {};
   void count_response(unsigned status) {
     unsigned cls = status / 100;
@@ -74,6 +74,7 @@ class Worker {
   UpstreamPool& upstreams() { return upstreams_; }
   SSL_CTX* upstream_tls() const { return upstream_tls_.get(); }  // null if it could not be made
   bool draining() const { return draining_; }
+  bool listener_tls(const std::string& name) const;
   void add_session(Session* s) { sessions_.insert(s); }
   void remove_session(Session* s) { sessions_.erase(s); }
   std::unique_ptr<char[]> take_relay_buffer();

@@ -126,6 +126,7 @@ Counters WorkerPool::counters() const {
     c.mirrors_sent += wc.mirrors_sent.load(std::memory_order_relaxed);
     c.mirrors_skipped += wc.mirrors_skipped.load(std::memory_order_relaxed);
     c.tls_handshake_failures += wc.tls_handshake_failures.load(std::memory_order_relaxed);
+    c.connections_refused += wc.connections_refused.load(std::memory_order_relaxed);
     for (int i = 0; i < 6; ++i) c.responses[i] += wc.responses[i].load(std::memory_order_relaxed);
   }
   return c;

@@ -104,6 +104,37 @@ TEST_F(ErrorsTest, ABufferedBodyIsSentAgainOnAFreshConnection) {
         << "request " << i;
 }
 
+TEST(ConnectionLimit, ConnectionsOverTheLimitAreRefusedCleanly) {
+  TempDir dir;
+  Echo echo("limit-1-a", dir.path());
+  auto manifests = dir.path() / "manifests";
+  std::filesystem::create_directories(manifests);
+  write_file(manifests / "all.yaml", gateway_manifest() + service_manifest("s", {echo.port}) +
+                                         route_manifest("r", "", "  - backendRefs: [{name: s, port: 8080}]\n"));
+  Gantry gantry(manifests, {"--workers", "1", "--max-connections", "3"});
+  ASSERT_TRUE(gantry.wait_ready()) << gantry.log();
+  // Three idle connections hold the worker's three places.
+  std::vector<int> held;
+  for (int i = 0; i < 3; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(gantry.port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    held.push_back(fd);
+  }
+  std::this_thread::sleep_for(100ms);
+  RawResult r = raw_exchange(gantry.port, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 2s);
+  EXPECT_TRUE(r.response.starts_with("HTTP/1.1 503")) << r.response;
+  EXPECT_NE(r.response.find("too many connections"), std::string::npos);
+  EXPECT_TRUE(r.closed);
+  EXPECT_EQ(gantry.metric("gantry_downstream_connections_refused_total"), 1u);
+  for (int fd : held) ::close(fd);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(curl_status(gantry.port, "a", "/"), 200) << "places free again";
+}
+
 TEST_F(ErrorsTest, StalledBackendIs504) {
   auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(curl_status(gantry_->port, "ok.example.com", "/slow?delay=5s"), 504);

@@ -21,6 +21,7 @@ struct ProxyOptions {
   size_t mirror_body_limit = 1 << 20;   // RequestMirror: larger bodies are not mirrored
   size_t request_buffer = 64 * 1024;    // bodies up to this are read whole before forwarding
   size_t max_idle_per_endpoint = 256;   // per worker
+  size_t max_connections = 20'000;     // per worker; beyond it a connection is refused at once
   size_t max_headers = 100;             // header fields in one request; beyond it: 431
   size_t max_target = 8 * 1024;         // request-target bytes; beyond it: 414
   bool normalize_paths = true;          // README "Security": dot segments, percent-encoding

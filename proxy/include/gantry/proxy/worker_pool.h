@@ -29,6 +29,7 @@ struct Counters {
   uint64_t mirrors_sent = 0;     // RequestMirror copies sent
   uint64_t mirrors_skipped = 0;  // not sent: body over the bound, or too many in flight
   uint64_t tls_handshake_failures = 0;
+  uint64_t connections_refused = 0;  // over --max-connections
   uint64_t tls_contexts_built = 0;  // certificate contexts made from PEM (unchanged ones are reused)
 };
 

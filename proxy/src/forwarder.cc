@@ -41,6 +41,12 @@ bool is_connection_loss(const error_code& ec) {
          ec == asio::error::broken_pipe || ec == http::error::partial_message;
 }
 
+// RFC 9110 §9.2.2: sent twice, these mean what they mean once.
+bool idempotent(http::verb m) {
+  return m == http::verb::get || m == http::verb::head || m == http::verb::options || m == http::verb::trace ||
+         m == http::verb::put || m == http::verb::delete_;
+}
+
 ProxyError upstream_error(const error_code& ec) {
   return ec == beast::error::timeout ? ProxyError::UpstreamTimeout : ProxyError::UpstreamBroken;
 }
@@ -181,17 +187,39 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   std::string_view sni;
   if (route.upstream_tls)
     if (auto h = req.find(http::field::host); h != req.end()) sni = routing::normalize_host(h->value(), sni_buf, sizeof sni_buf);
+  bool fresh_only = upgrade;  // a pooled connection is not to be taken
   char key_buf[600];
-  std::string_view key = endpoint_key(endpoint, key_buf, sizeof key_buf);
-  if (route.upstream_tls && key.size() + 5 + sni.size() < sizeof key_buf) {
-    std::memcpy(key_buf + key.size(), "|tls|", 5);
-    std::memcpy(key_buf + key.size() + 5, sni.data(), sni.size());
-    key = std::string_view(key_buf, key.size() + 5 + sni.size());
-  }
+  std::string_view key;
+  const routing::Endpoint* ep = &endpoint;
+  auto set_key = [&] {
+    key = endpoint_key(*ep, key_buf, sizeof key_buf);
+    if (route.upstream_tls && key.size() + 5 + sni.size() < sizeof key_buf) {
+      std::memcpy(key_buf + key.size(), "|tls|", 5);
+      std::memcpy(key_buf + key.size() + 5, sni.data(), sni.size());
+      key = std::string_view(key_buf, key.size() + 5 + sni.size());
+    }
+  };
+  set_key();
+  // A connect failure, or a connection lost before any response byte of an idempotent
+  // request with its body in hand, is tried once more on another endpoint of the cluster.
+  bool switched = false;
+  auto other_endpoint = [&]() -> bool {
+    if (switched || !plan.cluster || plan.cluster->endpoints.size() < 2) return false;
+    const auto& eps = plan.cluster->endpoints;
+    for (size_t i = 0; i < eps.size(); ++i) {
+      const routing::Endpoint& next = eps[worker_.next_endpoint(plan.cluster_index) % eps.size()];
+      if (next == *ep) continue;
+      ep = &next;
+      switched = true;
+      fresh_only = true;
+      set_key();
+      return true;
+    }
+    return false;
+  };
   UpstreamPtr conn;
   std::optional<ResponseParser> rp;
   uint32_t retries_left = body_whole ? route.retry.attempts : 0;
-  bool fresh_only = upgrade;
 
   // A retry happens only while the request is still whole (no body was consumed): on a
   // pooled connection that turns out dead (once, not counted), or as the route's retry
@@ -231,10 +259,11 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     } else {
       conn = std::make_unique<UpstreamConnection>(worker_.ioc());
       worker_.counters().upstream_connects.fetch_add(1, std::memory_order_relaxed);
-      error_code ec = co_await connect(*conn, endpoint, bounded(connect_timeout),
+      error_code ec = co_await connect(*conn, *ep, bounded(connect_timeout),
                                        route.upstream_tls ? worker_.upstream_tls() : nullptr, sni);
       if (ec) {
         if (co_await may_retry(false)) continue;
+        if (!timed_out && other_endpoint()) continue;  // nothing was sent: safe for any request
         if (timed_out) co_return co_await send_error(ProxyError::UpstreamTimeout, "timeouts.request ran out");
         co_return co_await send_error(upstream_error(ec), "connect to " + std::string(key) + ": " + ec.message());
       }
@@ -309,6 +338,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
       bool stale = reused && is_connection_loss(rec);
       if (body_whole && (rec != beast::error::timeout || Clock::now() < request_deadline) && co_await may_retry(stale))
         continue;
+      if (body_whole && !stale && is_connection_loss(rec) && idempotent(req.method()) && other_endpoint()) continue;
       if (timed_out || Clock::now() >= request_deadline)
         co_return co_await send_error(ProxyError::UpstreamTimeout, "timeouts.request ran out");
       // With a retry policy spent on lost connections there is no upstream answer to pass

@@ -252,7 +252,7 @@ awaitable<bool> Session::serve_one() {
   const routing::Cluster& cluster = snap->clusters[cluster_index];
   if (cluster.endpoints.empty()) co_return co_await send_error(ProxyError::NoEndpoint, cluster.name);
   const routing::Endpoint& endpoint = cluster.endpoints[worker_.next_endpoint(cluster_index) % cluster.endpoints.size()];
-  co_return co_await forward(endpoint, Plan{route, backend_filters});
+  co_return co_await forward(endpoint, Plan{route, backend_filters, &cluster, cluster_index});
 }
 
 std::optional<ProxyError> Session::refused_by(const routing::Route& route) {

@@ -42,6 +42,8 @@ class Session : public std::enable_shared_from_this<Session> {
   struct Plan {
     const routing::Route* route = nullptr;
     const routing::Filters* backend_filters = nullptr;
+    const routing::Cluster* cluster = nullptr;  // for a second try on another endpoint
+    uint32_t cluster_index = 0;
   };
   // Source ranges, the body limit: what a route refuses before anything goes upstream.
   std::optional<ProxyError> refused_by(const routing::Route& route);

@@ -36,7 +36,8 @@ class ErrorsTest : public ::testing::Test {
     m += service_manifest("hole", {hole_->port});
     m += service_manifest("closer", {closer_->port});
     m += service_manifest("unready", {echo_->port}, false);
-    for (const char* s : {"ok", "down", "garbage", "truncated", "hole", "unready", "closer"})
+    m += service_manifest("half", {free_port(), echo_->port});  // one endpoint refuses connections
+    for (const char* s : {"ok", "down", "garbage", "truncated", "hole", "unready", "closer", "half"})
       m += route_manifest(s, std::string(s) + ".example.com", "  - backendRefs: [{name: " + std::string(s) + ", port: 8080}]\n");
     m += route_manifest("invalid", "invalid.example.com", "  - backendRefs: [{name: no-such-service, port: 8080}]\n");
     write_file(manifests / "all.yaml", m);
@@ -133,6 +134,15 @@ TEST(ConnectionLimit, ConnectionsOverTheLimitAreRefusedCleanly) {
   for (int fd : held) ::close(fd);
   std::this_thread::sleep_for(100ms);
   EXPECT_EQ(curl_status(gantry.port, "a", "/"), 200) << "places free again";
+}
+
+TEST_F(ErrorsTest, ARefusedConnectIsTriedOnAnotherEndpoint) {
+  // Round robin over a dead endpoint and a live one: every request is served, a POST too
+  // (nothing was sent to the dead one).
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(curl_status(gantry_->port, "half.example.com", "/"), 200) << "request " << i;
+    EXPECT_EQ(curl_status(gantry_->port, "half.example.com", "/", "-X POST --data-binary x"), 200) << "request " << i;
+  }
 }
 
 TEST_F(ErrorsTest, StalledBackendIs504) {

@@ -142,7 +142,10 @@ int run_serve(const Flags& flags) {
       reconciler.offer_status();  // a new leader compares every object's status afresh
     }
     if (n > 0 && (fds[1].revents & POLLIN)) {
-      if (files ? watch->drain() : (cluster.source->drain_wake(), true)) debounce.event(now);
+      bool changed = true;
+      if (files) changed = watch->drain();
+      else cluster.source->drain_wake();
+      if (changed) debounce.event(now);
     }
     if (!watching && n == 0 && !debounce.pending()) debounce.event(now - std::chrono::hours(1));  // poll mode: due now
     if (force) {

@@ -141,10 +141,13 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   if (has_body && !expect_continue && !upgrade && opt.request_buffer > 0) {
     if (auto declared = parser.content_length(); !declared || *declared <= opt.request_buffer) {
       auto& body = req.body();
-      char* buf = relay();
+      buffered.reserve(declared ? static_cast<size_t>(*declared) : opt.relay_buffer);
       while (!parser.is_done() && buffered.size() < opt.request_buffer) {
-        body.data = buf;
-        body.size = opt.relay_buffer;
+        const size_t had = buffered.size();
+        const size_t room = declared ? std::max<size_t>(1, static_cast<size_t>(*declared) - had) : opt.relay_buffer;
+        buffered.resize(had + room);
+        body.data = buffered.data() + had;
+        body.size = room;
         stream_.expires_after(opt.idle_timeout);
         auto [ec, n] = co_await http::async_read_some(stream_, buffer_, parser, use_nothrow);
         if (ec == http::error::need_buffer) ec = {};
@@ -154,7 +157,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
           const std::string detail = "the request body's framing: " + ec.message();
           co_return (co_await send_error(ProxyError::BadRequest, detail), false);
         }
-        buffered.append(buf, opt.relay_buffer - body.size);
+        buffered.resize(had + room - body.size);
       }
       body_whole = parser.is_done();
       if (mirror_body) mirror_body->take(buffered.data(), buffered.size());

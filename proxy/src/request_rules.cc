@@ -67,8 +67,8 @@ bool valid_host(std::string_view h) {
 
 }  // namespace
 
-size_t head_end(std::string_view bytes) {
-  for (size_t i = bytes.find('\n'); i != std::string_view::npos; i = bytes.find('\n', i + 1)) {
+size_t head_end(std::string_view bytes, size_t from) {
+  for (size_t i = bytes.find('\n', from); i != std::string_view::npos; i = bytes.find('\n', i + 1)) {
     if (i + 1 < bytes.size() && bytes[i + 1] == '\n') return i + 2;
     if (i + 2 < bytes.size() && bytes[i + 1] == '\r' && bytes[i + 2] == '\n') return i + 3;
   }
@@ -123,10 +123,9 @@ std::optional<Refusal> check_head(const Request& req, const RequestLimits& limit
   return std::nullopt;
 }
 
-bool take_absolute_form(Request& req, bool& was_absolute) {
+bool take_absolute_form(Request& req) {
   std::string_view target = req.target();
-  was_absolute = !target.empty() && target.front() != '/' && target != "*";
-  if (!was_absolute) return true;
+  if (target.empty() || target.front() == '/' || target == "*") return true;
   auto uri = boost::urls::parse_absolute_uri(target);
   if (!uri || !uri->has_authority() || uri->encoded_host().empty()) return false;
   if (!iequals(uri->scheme(), "http") && !iequals(uri->scheme(), "https")) return false;

@@ -23,8 +23,9 @@ struct RequestLimits {
 };
 
 // Where the head ends in `bytes` (the index just past its empty line), or npos if it has
-// not all arrived. Both CRLF and bare LF line ends count (RFC 9112 §2.2).
-size_t head_end(std::string_view bytes);
+// not all arrived. Both CRLF and bare LF line ends count (RFC 9112 §2.2). `from`: bytes
+// before it were scanned already (a head arriving a byte at a time costs linear time).
+size_t head_end(std::string_view bytes, size_t from = 0);
 // A line of the head that starts with a space or tab: obs-fold, or whitespace before
 // the first field (RFC 9112 §5.2, §2.2). Either way: 400, never forwarded.
 bool has_folded_line(std::string_view head);
@@ -36,7 +37,7 @@ std::optional<Refusal> check_head(const Request& req, const RequestLimits& limit
 // An absolute-form target ("http://host:port/path?q", RFC 9112 §3.2.2): its authority
 // replaces Host, and it is forwarded in origin form. Returns false when the target is
 // absolute but not an http(s) URI with an authority.
-bool take_absolute_form(Request& req, bool& was_absolute);
+bool take_absolute_form(Request& req);
 
 // The path normalization policy (README, "Security"): percent-encoded unreserved
 // characters decoded, other percent-encodings upper-cased and kept (so %2F and %5C stay

@@ -153,14 +153,15 @@ awaitable<bool> Session::serve_one() {
   stream_.expires_after(opt.header_timeout);
   // The head is read whole before it is parsed so that its raw lines can be checked: the
   // parser would join an obs-fold into one value without a word.
-  for (;;) {
+  for (size_t scanned = 0;; ) {
     std::string_view bytes(static_cast<const char*>(buffer_.data().data()), buffer_.size());
-    if (size_t end = head_end(bytes); end != std::string_view::npos) {
+    if (size_t end = head_end(bytes, scanned); end != std::string_view::npos) {
       if (has_folded_line(bytes.substr(0, end)))
         co_return (co_await send_error(ProxyError::BadRequest, "a header line starts with whitespace (obs-fold)"), false);
       break;
     }
     if (buffer_.size() > opt.header_limit) break;  // the parser answers 431
+    scanned = bytes.size() < 2 ? 0 : bytes.size() - 2;  // an end may straddle this read
     // A half-received head is not a request being served: a drain closes it at once.
     if (closing()) co_return false;
     idle_ = true;
@@ -187,8 +188,7 @@ awaitable<bool> Session::serve_one() {
     co_await send_error(refused->error, refused->detail);
     co_return false;
   }
-  bool absolute = false;
-  if (!take_absolute_form(req, absolute))
+  if (!take_absolute_form(req))
     co_return (co_await send_error(ProxyError::BadRequest, "an absolute-form target must be an http(s) URI with a host"), false);
   if (opt.normalize_paths) {
     if (!normalize_target(req.target(), opt.merge_slashes, scratch_))

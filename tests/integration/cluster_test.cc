@@ -20,6 +20,7 @@
 #include "../kube/api_double.h"
 #include "gantry/controller/objects/decode.h"
 #include "harness.h"
+#include "../support/eventually.h"
 
 namespace gantry::test {
 namespace {
@@ -128,14 +129,6 @@ std::string pod_of(uint16_t port, const std::string& host, const std::string& pa
   auto r = curl(port, host, path);
   auto at = r.out.find("\"pod\":\"");
   return at == std::string::npos ? "" : r.out.substr(at + 7, r.out.find('"', at + 7) - at - 7);
-}
-
-template <class Done>
-bool eventually(Done done, std::chrono::milliseconds limit = 10s) {
-  for (auto until = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < until;
-       std::this_thread::sleep_for(10ms))
-    if (done()) return true;
-  return done();
 }
 
 // Ingresses on ports of their own (by default they share the Gateway's port 80, which a

@@ -5,6 +5,10 @@
 // (Host; absolute-form), RFC 9110 §5.5 (field values); path normalization as the README's
 // Security section defines it (RFC 3986 §5.2.4 dot segments, §6.2.2 percent-encoding).
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <thread>
 
@@ -139,6 +143,30 @@ TEST_F(HostileRequests, BrokenFramingInAStreamedBodyIsA400) {
   EXPECT_TRUE(o.closed);
   EXPECT_TRUE(o.backend_saw.starts_with("POST /a/x HTTP/1.1\r\n"));
   EXPECT_EQ(o.backend_saw.find("zz"), std::string::npos) << "the broken chunk was not passed on";
+}
+
+TEST_F(HostileRequests, AHeadArrivingAByteAtATimeIsFoundWhereItEnds) {
+  // The end of the head is looked for from where the last read left off: a "\r\n\r\n"
+  // split across reads is still found.
+  backend_->take();
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(gantry_->port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  const std::string req = "GET /a/x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+  for (char c : req) {
+    ASSERT_EQ(::send(fd, &c, 1, MSG_NOSIGNAL), 1);
+    std::this_thread::sleep_for(2ms);
+  }
+  char buf[512];
+  ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  ::close(fd);
+  ASSERT_GT(n, 12);
+  EXPECT_TRUE(std::string(buf, static_cast<size_t>(n)).starts_with("HTTP/1.1 200"));
 }
 
 TEST_F(HostileRequests, PathsAreNormalizedOnceForMatchingAndForwarding) {

@@ -336,6 +336,7 @@ void ApiDouble::object(const httplib::Request& req, httplib::Response& res) {
     *current = next;
   } else {
     if (!p.status) return refuse(405, "MethodNotAllowed", "the double takes PATCH on /status only");
+    if (int code = std::exchange(fail_next_patch_, 0)) return refuse(code, "ServiceUnavailable", "try again later");
     const bool custom = p.collection.starts_with("/apis/gateway.networking.k8s.io/");
     if (type == "application/strategic-merge-patch+json" && custom)
       return refuse(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: "

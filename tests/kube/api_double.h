@@ -74,6 +74,11 @@ class ApiDouble {
   std::optional<boost::json::object> get(const std::string& collection, const std::string& ns, const std::string& name) const;
   // Writes answered so far by kind of request: "PATCH 200", "PUT 409", "POST 201", ...
   std::map<std::string, int> writes() const;
+  // The next /status PATCH answers `code` (503, 429: an API server under load).
+  void fail_next_patch(int code) {
+    std::lock_guard lock(mutex_);
+    fail_next_patch_ = code;
+  }
   // The next PUT answers 409, as if another client had replaced the object first.
   void conflict_next_put() {
     std::lock_guard lock(mutex_);
@@ -91,6 +96,7 @@ class ApiDouble {
   void broadcast(const std::string& collection, const std::string& type, const boost::json::object& object, size_t split);
   std::set<std::string> unserved_;
   bool conflict_next_put_ = false;
+  int fail_next_patch_ = 0;
   std::set<std::string> tokens_;
   std::vector<Patch> patches_;
   std::map<std::string, int> writes_;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "api_double.h"
+#include "../support/eventually.h"
 #include "double_config.h"
 #include "gantry/controller/cluster/leader_election.h"
 
@@ -20,14 +21,6 @@ using controller::LeaderElector;
 using namespace std::chrono_literals;
 
 constexpr const char* kLeases = "/apis/coordination.k8s.io/v1/leases";
-
-template <class Done>
-bool eventually(Done done, std::chrono::milliseconds limit) {
-  for (auto until = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < until;
-       std::this_thread::sleep_for(10ms))
-    if (done()) return true;
-  return done();
-}
 
 std::string holder(const ApiDouble& api) {
   auto lease = api.get(kLeases, "gantry-system", "gantry-leader");
@@ -76,6 +69,18 @@ TEST(LeaderElection, ALeaderThatVanishesIsReplacedAfterTheLeaseExpires) {
   auto waited = std::chrono::steady_clock::now() - gone;
   EXPECT_GE(waited, 1500ms);  // the 2 s lease, less what had passed since the last renewal
   EXPECT_EQ(holder(api), "b");
+}
+
+TEST(LeaderElection, ALeaderThatCannotRenewStepsDown) {
+  // Renewals refused (its credentials revoked): within the renew deadline (2/3 of the
+  // lease) it stops counting itself leader, before another could take over.
+  ApiDouble api({"t", ""});
+  auto a = elector(api, "a");
+  ASSERT_TRUE(eventually([&] { return a->leading(); }, 3s));
+  api.set_token("revoked");
+  auto refused = std::chrono::steady_clock::now();
+  ASSERT_TRUE(eventually([&] { return !a->leading(); }, 3s));
+  EXPECT_LT(std::chrono::steady_clock::now() - refused, 2s);  // the 2 s lease
 }
 
 TEST(LeaderElection, ReplicasStartingTogetherElectExactlyOne) {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "api_double.h"
+#include "../support/eventually.h"
 #include "double_config.h"
 #include "gantry/controller/cluster/status_writer.h"
 #include "gantry/controller/sources/kube_client.h"
@@ -75,14 +76,6 @@ std::map<std::string, KubeSource::Observed> observed(const ApiDouble& api, const
                                       "/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes/" + n};
   }
   return out;
-}
-
-template <class Done>
-bool eventually(Done done, std::chrono::milliseconds limit = 5s) {
-  for (auto until = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < until;
-       std::this_thread::sleep_for(5ms))
-    if (done()) return true;
-  return done();
 }
 
 const json::array& parents_of(const json::object& o) { return o.at("status").at("parents").as_array(); }
@@ -154,6 +147,19 @@ TEST(StatusWriter, AConflictIsReadAgainAndMergedNotOverwritten) {
   auto r = api.get(kRoutes, "default", "r");
   ASSERT_EQ(parents_of(*r).size(), 2u);
   EXPECT_EQ(parents_of(*r)[0].at("controllerName"), "example.com/other");
+}
+
+TEST(StatusWriter, AnOverloadedApiServerIsTriedAgain) {
+  ApiDouble api({"t", ""});
+  api.add(kRoutes, route("r"));
+  api.fail_next_patch(503);
+  StatusWriter writer(config_for(api), {kOurs});
+  writer.start();
+  writer.set_leading(true);
+  writer.offer(desired({{"r", true}}), observed(api, {"r"}));
+  ASSERT_TRUE(eventually([&] { return writer.writes() == 1; }));
+  EXPECT_EQ(api.writes()["PATCH 503"], 1);
+  EXPECT_EQ(writer.failures(), 0u);
 }
 
 TEST(StatusWriter, AnInvalidStatusIsReportedOnce) {

@@ -30,10 +30,6 @@ std::string rfc3339_now(bool micro) {
 
 namespace {
 
-bool status_written(std::string_view kind) {
-  return kind == "GatewayClass" || kind == "Gateway" || kind == "HTTPRoute" || kind == "Ingress";
-}
-
 std::string id_of(const json::object& item) {
   const auto& md = item.at("metadata").as_object();
   std::string id = std::string(item.at("kind").as_string()) + "/";
@@ -114,7 +110,7 @@ size_t StatusWriter::offer(const StatusItems& desired, const std::map<std::strin
     };
     for (const auto& item : desired) {
       const std::string_view kind = item->at("kind").as_string();
-      if (!status_written(kind)) continue;
+      if (!KubeSource::observes(kind)) continue;
       const std::string id = id_of(*item);
       auto o = observed.find(id);
       if (o == observed.end()) continue;  // not in the cluster (any more)

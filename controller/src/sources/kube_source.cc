@@ -40,10 +40,6 @@ boost::json::object typed(boost::json::object object, const KubeResource& r) {
   return object;
 }
 
-bool status_written(const std::string& kind) {
-  return kind == "GatewayClass" || kind == "Gateway" || kind == "HTTPRoute" || kind == "Ingress";
-}
-
 // An object's own URL from its collection's: namespaced collections are listed across
 // namespaces at ".../<plural>", the object lives at ".../namespaces/<ns>/<plural>/<name>".
 std::string object_path(const std::string& collection, const std::string& key) {
@@ -231,7 +227,7 @@ ChangeReport KubeSource::changes() {
       }
       continue;
     }
-    if (status_written(e.kind)) {
+    if (observes(e.kind)) {
       Observed& o = observed_[id];
       const auto* status = e.object.if_contains("status");
       o.status = status ? *status : boost::json::value();

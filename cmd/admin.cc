@@ -63,7 +63,7 @@ std::string StatusBoard::status() const {
   list["items"] = items ? controller::to_array(*items) : boost::json::array{};
   return boost::json::serialize(list);
 }
-std::string StatusBoard::config() const {
+std::string StatusBoard::config(const std::vector<proxy::EjectedEndpoint>& ejected) const {
   routing::SnapshotPtr snapshot;
   auto [version, at] = published();
   {
@@ -74,6 +74,13 @@ std::string StatusBoard::config() const {
   boost::json::object out{{"version", version}, {"publishedAt", rfc3339(at)}};
   boost::json::value dump = controller::snapshot_to_json(*snapshot);
   for (auto& kv : dump.as_object()) out[kv.key()] = std::move(kv.value());
+  boost::json::array ej;
+  for (const auto& e : ejected)
+    ej.push_back(boost::json::object{{"endpoint", e.endpoint},
+                                     {"worker", e.worker},
+                                     {"remainingMs", e.remaining_ms},
+                                     {"ejections", e.ejections}});
+  out["ejectedEndpoints"] = std::move(ej);
   return boost::json::serialize(out);
 }
 routing::SnapshotPtr StatusBoard::snapshot() const {
@@ -114,7 +121,7 @@ Result<bool> Admin::start(const std::string& address) {
     res.set_content(board_.status(), "application/json");
   });
   server_->Get("/config_dump", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(board_.config(), "application/json");
+    res.set_content(board_.config(pool_.ejected()), "application/json");
   });
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     proxy::Counters c = pool_.counters();
@@ -131,6 +138,12 @@ Result<bool> Admin::start(const std::string& address) {
            std::to_string(c.upstream_connects) + "\n";
     out += "# TYPE gantry_upstream_reuses_total counter\ngantry_upstream_reuses_total " +
            std::to_string(c.upstream_reuses) + "\n";
+    out += "# TYPE gantry_upstream_overflows_total counter\ngantry_upstream_overflows_total " +
+           std::to_string(c.upstream_overflows) + "\n";
+    out += "# TYPE gantry_upstream_ejections_total counter\ngantry_upstream_ejections_total " +
+           std::to_string(c.upstream_ejections) + "\n";
+    out += "# TYPE gantry_upstream_ejected_endpoints gauge\ngantry_upstream_ejected_endpoints " +
+           std::to_string(pool_.ejected().size()) + "\n";
     out += "# TYPE gantry_mirror_requests_total counter\ngantry_mirror_requests_total{result=\"sent\"} " +
            std::to_string(c.mirrors_sent) + "\ngantry_mirror_requests_total{result=\"skipped\"} " +
            std::to_string(c.mirrors_skipped) + "\n";

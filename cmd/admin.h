@@ -30,7 +30,9 @@ class StatusBoard {
                std::vector<std::string> errors);
   void set_errors(std::vector<std::string> errors);
   std::string status() const;
-  std::string config() const;
+  // The live snapshot, and the endpoints outlier detection has ejected (live state, not
+  // part of the snapshot: "ejectedEndpoints").
+  std::string config(const std::vector<proxy::EjectedEndpoint>& ejected) const;
   std::vector<std::string> errors() const;
   routing::SnapshotPtr snapshot() const;
   // How each publish was made: a translation, or endpoints only (EndpointSlice changes).

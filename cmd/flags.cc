@@ -52,6 +52,15 @@ those the API server holds, watched, with their status written back.
   --connect-timeout MS         upstream connect limit (default 5000)
   --response-timeout MS        upstream response header and body-stall limit (default 60000)
   --drain-timeout MS           on SIGTERM, in-flight requests get this long (default 10000)
+  --body-timeout MS            a request body that sends nothing this long is 408 (default 60000)
+  --write-timeout MS           a client that takes no response bytes this long is cut off
+                               (slow readers) (default 60000)
+  --max-upstream-connections N open connections per upstream endpoint per worker; beyond it
+                               another endpoint is tried, else 503 (default 1024; 0: no limit)
+  --outlier-failures N         consecutive connect failures, lost responses or 5xx that eject
+                               an endpoint from rotation (default 5; 0: never eject)
+  --outlier-ejection MS        the first ejection's length; each next one doubles (default 30000)
+  --outlier-max-ejection MS    the longest ejection (default 300000)
   --scan-interval MS           changes are seen through inotify; only where inotify cannot be
                                had are the manifests polled, this often (default 250)
   --mirror-body-limit BYTES    RequestMirror copies bodies up to this size; larger requests
@@ -141,6 +150,14 @@ Result<Flags> parse_flags(const std::vector<std::string>& args) {
       ok = millis(f.proxy.response_timeout);
     } else if (a == "--drain-timeout") {
       ok = millis(f.proxy.drain_timeout);
+    } else if (a == "--body-timeout") {
+      ok = millis(f.proxy.body_timeout);
+    } else if (a == "--write-timeout") {
+      ok = millis(f.proxy.write_timeout);
+    } else if (a == "--outlier-ejection") {
+      ok = millis(f.proxy.base_ejection);
+    } else if (a == "--outlier-max-ejection") {
+      ok = millis(f.proxy.max_ejection);
     } else if (a == "--mirror-body-limit") {
       auto v = value();
       if (!v) return v.error();
@@ -162,6 +179,13 @@ Result<Flags> parse_flags(const std::vector<std::string>& args) {
       if (!v) return v.error();
       if (*v != "on" && *v != "off") return Error{a + ": '" + *v + "' is not on or off"};
       (a == "--normalize-paths" ? f.proxy.normalize_paths : f.proxy.merge_slashes) = *v == "on";
+    } else if (a == "--max-upstream-connections" || a == "--outlier-failures") {
+      auto v = value();
+      if (!v) return v.error();
+      auto n = number(a, *v, 0, 1'000'000);
+      if (!n) return n.error();
+      if (a == "--outlier-failures") f.proxy.eject_after = static_cast<uint32_t>(*n);
+      else f.proxy.max_per_endpoint = static_cast<size_t>(*n);
     } else if (a == "--max-connections") {
       auto v = value();
       if (!v) return v.error();

@@ -17,8 +17,6 @@
 namespace gantry::proxy {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // `tls`: the worker's client context when the route speaks TLS to its endpoints, with
 // `sni` the server name to send; the handshake shares the connect timeout.
 awaitable<error_code> connect(UpstreamConnection& c, const routing::Endpoint& ep, std::chrono::milliseconds timeout,
@@ -148,10 +146,12 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
         buffered.resize(had + room);
         body.data = buffered.data() + had;
         body.size = room;
-        stream_.expires_after(opt.idle_timeout);
+        arm(Clock::now() + opt.body_timeout);
         auto [ec, n] = co_await http::async_read_some(stream_, buffer_, parser, use_nothrow);
+        disarm(ec);
         if (ec == http::error::need_buffer) ec = {};
         if (ec == http::error::body_limit) co_return co_await send_error(ProxyError::PayloadTooLarge, {});
+        if (ec == beast::error::timeout) co_return co_await send_error(ProxyError::RequestTimeout, "the request body stalled");
         if (client_gone(ec)) co_return false;
         if (ec) {
           const std::string detail = "the request body's framing: " + ec.message();
@@ -194,13 +194,22 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   char key_buf[600];
   std::string_view key;
   const routing::Endpoint* ep = &endpoint;
+  UpstreamPool& pool = worker_.upstreams();
+  EndpointState* st = nullptr;      // the pool's entry for `key`
+  EndpointState* health = nullptr;  // passive health, by "host:port" alone
   auto set_key = [&] {
     key = endpoint_key(*ep, key_buf, sizeof key_buf);
+    health = &pool.state(key);
+    st = health;
     if (route.upstream_tls && key.size() + 5 + sni.size() < sizeof key_buf) {
       std::memcpy(key_buf + key.size(), "|tls|", 5);
       std::memcpy(key_buf + key.size() + 5, sni.data(), sni.size());
       key = std::string_view(key_buf, key.size() + 5 + sni.size());
+      st = &pool.state(key);
     }
+  };
+  auto failed = [&] {
+    if (pool.record_failure(*health, plan.cluster, Clock::now())) worker_.note_ejection(*health);
   };
   set_key();
   // A connect failure, or a connection lost before any response byte of an idempotent
@@ -210,7 +219,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     if (switched || !plan.cluster || plan.cluster->endpoints.size() < 2) return false;
     const auto& eps = plan.cluster->endpoints;
     for (size_t i = 0; i < eps.size(); ++i) {
-      const routing::Endpoint& next = eps[worker_.next_endpoint(plan.cluster_index) % eps.size()];
+      const routing::Endpoint& next = pool.choose(*plan.cluster, worker_.next_endpoint(plan.cluster_index));
       if (next == *ep) continue;
       ep = &next;
       switched = true;
@@ -255,16 +264,24 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   for (;;) {
     conn.reset();
     bool reused = false;
-    if (!fresh_only) conn = worker_.upstreams().acquire(key);
+    if (!fresh_only) conn = pool.acquire(*st);
     if (conn) {
       reused = true;
       worker_.counters().upstream_reuses.fetch_add(1, std::memory_order_relaxed);
     } else {
-      conn = std::make_unique<UpstreamConnection>(worker_.ioc());
+      if (!pool.may_open(*st)) {
+        // Circuit breaking: an endpoint this worker already holds its cap of connections
+        // to gets no more; another endpoint may take the request, else it is 503 at once.
+        worker_.counters().upstream_overflows.fetch_add(1, std::memory_order_relaxed);
+        if (other_endpoint()) continue;
+        co_return co_await send_error(ProxyError::NoEndpoint, "connection limit of " + std::string(key) + " reached");
+      }
+      conn = std::make_unique<UpstreamConnection>(worker_.ioc(), *st);
       worker_.counters().upstream_connects.fetch_add(1, std::memory_order_relaxed);
       error_code ec = co_await connect(*conn, *ep, bounded(connect_timeout),
                                        route.upstream_tls ? worker_.upstream_tls() : nullptr, sni);
       if (ec) {
+        failed();
         if (co_await may_retry(false)) continue;
         if (!timed_out && other_endpoint()) continue;  // nothing was sent: safe for any request
         if (timed_out) co_return co_await send_error(ProxyError::UpstreamTimeout, "timeouts.request ran out");
@@ -285,7 +302,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     if (expect_continue && has_body) {
       expect_continue = false;
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      stream_.expires_after(opt.idle_timeout);
+      stream_.expires_after(opt.write_timeout);
       auto [cec, cn] = co_await asio::async_write(stream_, asio::buffer(kContinue), use_nothrow);
       if (cec) co_return false;
     }
@@ -304,7 +321,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     }
     if (!sr.is_done()) {
       RelayResult r = co_await relay_body(stream_, buffer_, parser, conn->stream, sr, relay(), opt.relay_buffer,
-                                          opt.idle_timeout, bounded(send_timeout), mirror_body ? &*mirror_body : nullptr);
+                                          opt.body_timeout, bounded(send_timeout), mirror_body ? &*mirror_body : nullptr);
       if (r.failure == RelayFailure::Input && r.ec == http::error::body_limit)
         co_return co_await send_error(ProxyError::PayloadTooLarge, {});
       if (r.failure == RelayFailure::Input && client_gone(r.ec)) co_return false;
@@ -339,6 +356,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     }
     if (rec) {
       bool stale = reused && is_connection_loss(rec);
+      if (!stale) failed();
       if (body_whole && (rec != beast::error::timeout || Clock::now() < request_deadline) && co_await may_retry(stale))
         continue;
       if (body_whole && !stale && is_connection_loss(rec) && idempotent(req.method()) && other_endpoint()) continue;
@@ -351,6 +369,8 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
       co_return co_await send_error(upstream_error(rec), "reading the response header: " + rec.message());
     }
     const unsigned status = rp->get().result_int();
+    if (status >= 500) failed();
+    else pool.record_success(*health, Clock::now());
     if (retries_left > 0 &&
         std::find(route.retry.codes.begin(), route.retry.codes.end(), status) != route.retry.codes.end()) {
       if (co_await may_retry(false)) continue;  // the connection is dropped with its unread body
@@ -370,7 +390,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   if (status == 101 && upgrade) {
     prepare_downstream_response(res, client_version, false, true);
     http::response_serializer<http::buffer_body> rs{res};
-    stream_.expires_after(opt.idle_timeout);
+    stream_.expires_after(opt.write_timeout);
     auto [ec, n] = co_await http::async_write_header(stream_, rs, use_nothrow);
     if (!ec) co_await tunnel(*conn);
     co_return false;
@@ -390,18 +410,18 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   // When the body (or its first part) has already arrived, header and body leave in one
   // write; otherwise the header goes first, so a slow stream starts at once.
   if (!rp->is_done() && conn->buffer.size() == 0) {
-    stream_.expires_after(opt.idle_timeout);
+    stream_.expires_after(opt.write_timeout);
     auto [wec, wn] = co_await http::async_write_header(stream_, rs, use_nothrow);
     if (wec) co_return false;
   }
   if (!rs.is_done()) {
     RelayResult r = co_await relay_body(conn->stream, conn->buffer, *rp, stream_, rs, relay(), opt.relay_buffer,
-                                        bounded(read_timeout), opt.idle_timeout);
+                                        bounded(read_timeout), opt.write_timeout);
     // Once the header is out, a broken upstream can only be told by closing the connection.
     if (r.failure != RelayFailure::None) co_return false;
   }
   if (upstream_keep_alive && rp->is_done() && conn->buffer.size() == 0)
-    worker_.upstreams().release(key, std::move(conn));
+    pool.release(*st, std::move(conn));
   co_return keep;
 }
 

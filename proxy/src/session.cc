@@ -126,7 +126,7 @@ awaitable<bool> Session::send_error(ProxyError error, std::string_view detail) {
   res.prepare_payload();
   if (parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head) res.body().clear();
   worker_.counters().count_response(status);
-  stream_.expires_after(worker_.options().idle_timeout);
+  stream_.expires_after(worker_.options().write_timeout);
   auto [ec, n] = co_await http::async_write(stream_, res, use_nothrow);
   co_return keep && !ec;
 }
@@ -139,9 +139,20 @@ awaitable<bool> Session::serve_one() {
     // cost only their socket and read buffer.
     if (relay_) worker_.give_relay_buffer(std::move(relay_));
     idle_ = true;
-    stream_.expires_after(first_ ? opt.header_timeout : opt.idle_timeout);
+    arm(Clock::now() + (first_ ? opt.header_timeout : opt.idle_timeout));
+    if (!stream_.is_tls()) {
+      // An idle plain connection holds no read buffer: readiness is awaited with none.
+      buffer_.shrink_to_fit();
+      auto [wec] = co_await stream_.socket().async_wait(tcp::socket::wait_read, use_nothrow);
+      if (wec) {
+        idle_ = false;
+        deadline_ = {};
+        co_return false;
+      }
+    }
     auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), use_nothrow);
     idle_ = false;
+    disarm(ec);
     if (ec) co_return false;
     buffer_.commit(n);
   }
@@ -150,7 +161,7 @@ awaitable<bool> Session::serve_one() {
   parser_.emplace();
   parser_->header_limit(static_cast<uint32_t>(opt.header_limit));
   parser_->body_limit(boost::none);
-  stream_.expires_after(opt.header_timeout);
+  const auto head_deadline = Clock::now() + opt.header_timeout;
   // The head is read whole before it is parsed so that its raw lines can be checked: the
   // parser would join an obs-fold into one value without a word.
   for (size_t scanned = 0;; ) {
@@ -165,14 +176,17 @@ awaitable<bool> Session::serve_one() {
     // A half-received head is not a request being served: a drain closes it at once.
     if (closing()) co_return false;
     idle_ = true;
+    arm(head_deadline);
     auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), use_nothrow);
     idle_ = false;
+    disarm(ec);
     if (ec) {
       if (auto error = read_error(ec)) co_await send_error(*error, {});
       co_return false;
     }
     buffer_.commit(n);
   }
+  stream_.expires_after(opt.header_timeout);
   auto [ec, n] = co_await http::async_read_header(stream_, buffer_, *parser_, use_nothrow);
   if (ec) {
     // A named string: GCC 12 frees a temporary in a co_await expression twice.
@@ -238,7 +252,7 @@ awaitable<bool> Session::serve_one() {
     bool keep = parser_->is_done() && parser_->get().keep_alive() && !closing();
     res.keep_alive(keep);
     worker_.counters().count_response(res.result_int());
-    stream_.expires_after(worker_.options().idle_timeout);
+    stream_.expires_after(worker_.options().write_timeout);
     auto [wec, wn] = co_await http::async_write(stream_, res, use_nothrow);
     co_return keep && !wec;
   }
@@ -251,7 +265,7 @@ awaitable<bool> Session::serve_one() {
   if (cluster_index == routing::kInvalidCluster) co_return co_await send_error(ProxyError::InvalidBackend, {});
   const routing::Cluster& cluster = snap->clusters[cluster_index];
   if (cluster.endpoints.empty()) co_return co_await send_error(ProxyError::NoEndpoint, cluster.name);
-  const routing::Endpoint& endpoint = cluster.endpoints[worker_.next_endpoint(cluster_index) % cluster.endpoints.size()];
+  const routing::Endpoint& endpoint = worker_.upstreams().choose(cluster, worker_.next_endpoint(cluster_index));
   co_return co_await forward(endpoint, Plan{route, backend_filters, &cluster, cluster_index});
 }
 
@@ -282,7 +296,7 @@ awaitable<bool> Session::send_redirect(const routing::Redirect& redirect, const 
   bool keep = parser_->is_done() && req.keep_alive() && !closing();
   res.keep_alive(keep);
   worker_.counters().count_response(redirect.status);
-  stream_.expires_after(worker_.options().idle_timeout);
+  stream_.expires_after(worker_.options().write_timeout);
   auto [ec, n] = co_await http::async_write(stream_, res, use_nothrow);
   co_return keep && !ec;
 }

@@ -29,6 +29,14 @@ class Session : public std::enable_shared_from_this<Session> {
     cancel_if_idle();
   }
   bool retired() const { return retired_; }
+  // The worker's sweep: a wait past its deadline is cancelled (not closed, as a stream's
+  // own timeout would: the client can still be told 408).
+  void expire(Clock::time_point now) {
+    if (deadline_ != Clock::time_point{} && now >= deadline_) {
+      deadline_passed_ = true;
+      stream_.cancel();
+    }
+  }
   void close_now() { stream_.close(); }
   const std::string& listener() const { return listener_; }
 
@@ -82,6 +90,20 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string scratch_;  // a normalized target, when normalization changed it
   std::unique_ptr<char[]> relay_;
   bool idle_ = false;
+  // A client read (the next request, the rest of a head, a buffered body) under the
+  // sweep's deadline instead of the stream's timer; disarm() turns the sweep's
+  // cancellation into beast::error::timeout.
+  void arm(Clock::time_point deadline) {
+    stream_.expires_never();
+    deadline_passed_ = false;
+    deadline_ = deadline;
+  }
+  void disarm(error_code& ec) {
+    deadline_ = {};
+    if (ec == asio::error::operation_aborted && deadline_passed_) ec = beast::error::timeout;
+  }
+  Clock::time_point deadline_{};
+  bool deadline_passed_ = false;
   bool first_ = true;
   bool retired_ = false;
 };

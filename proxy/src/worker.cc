@@ -13,8 +13,9 @@ namespace gantry::proxy {
 Worker::Worker(int index, const ProxyOptions& options)
     : index_(index),
       options_(options),
-      rng_(0x5DEECE66Dull * static_cast<uint64_t>(index + 1)),
-      upstreams_(options.max_idle_per_endpoint, options.upstream_idle_timeout) {
+      upstreams_(PoolLimits{options.max_idle_per_endpoint, options.max_per_endpoint, options.upstream_idle_timeout,
+                            options.eject_after, options.base_ejection, options.max_ejection}),
+      rng_(0x5DEECE66Dull * static_cast<uint64_t>(index + 1)) {
   if (auto ctx = tls::make_client_context()) upstream_tls_ = *ctx;
 }
 
@@ -22,6 +23,7 @@ Worker::~Worker() { join(); }
 
 void Worker::start() {
   guard_.emplace(ioc_.get_executor());
+  asio::post(ioc_, [this] { sweep_idle(); });
   thread_ = std::thread([this] {
     ioc_.run();
     // Pooled upstream connections and acceptors die with their owner, on this thread.
@@ -57,6 +59,25 @@ std::unique_ptr<char[]> Worker::take_relay_buffer() {
 void Worker::give_relay_buffer(std::unique_ptr<char[]> buf) {
   // Keep a few for the next requests; beyond that idle connections should not hold memory.
   if (relay_free_.size() < 64) relay_free_.push_back(std::move(buf));
+}
+
+void Worker::note_ejection(const EndpointState& st) {
+  counters_.upstream_ejections.fetch_add(1, std::memory_order_relaxed);
+  const auto now = Clock::now();
+  std::lock_guard lock(ejected_mutex_);
+  std::erase_if(ejected_, [now](const auto& e) { return e.second.first <= now; });
+  ejected_[st.key] = {st.ejected_until, st.ejections};
+}
+
+std::vector<EjectedEndpoint> Worker::ejected() const {
+  const auto now = Clock::now();
+  std::vector<EjectedEndpoint> out;
+  std::lock_guard lock(ejected_mutex_);
+  for (const auto& [key, e] : ejected_) {
+    if (e.first <= now) continue;
+    out.push_back(EjectedEndpoint{key, index_, std::chrono::duration_cast<Millis>(e.first - now).count(), e.second});
+  }
+  return out;
 }
 
 void Worker::apply(routing::SnapshotPtr snapshot, std::shared_ptr<const TlsContexts> tls, uint64_t version,
@@ -99,6 +120,7 @@ void Worker::apply(routing::SnapshotPtr snapshot, std::shared_ptr<const TlsConte
   acceptors_ = std::move(next);
   pinned_ = std::make_shared<const PinnedSnapshot>(PinnedSnapshot{std::move(snapshot), std::move(tls)});
   rr_.assign(pinned_->snapshot->clusters.size(), 0);
+  upstreams_.prune(Clock::now());
   unbound_.store(unbound, std::memory_order_release);
   applied_version_.store(version, std::memory_order_release);
 }
@@ -160,8 +182,22 @@ void Worker::retire_listener(const std::string& name) {
   });
 }
 
+void Worker::sweep_idle() {
+  const auto now = Clock::now();
+  for (Session* s : sessions_) s->expire(now);
+  if (draining_) return;
+  // A quarter of the shortest idle deadline: a connection outlives its deadline by at
+  // most that much.
+  auto every = std::min({Millis(1000), options_.header_timeout / 4, options_.idle_timeout / 4, options_.body_timeout / 4});
+  sweep_timer_.expires_after(std::max(every, Millis(10)));
+  sweep_timer_.async_wait([this](error_code ec) {
+    if (!ec) sweep_idle();
+  });
+}
+
 void Worker::drain() {
   draining_ = true;
+  sweep_timer_.cancel();
   // The drain has its own deadline (WorkerPool::drain_and_stop); these would hold run() open.
   for (auto& t : retire_timers_)
     if (auto timer = t.lock()) timer->cancel();

@@ -38,6 +38,7 @@ using PinnedPtr = std::shared_ptr<const PinnedSnapshot>;
 struct WorkerCounters {
   std::atomic<uint64_t> connections{0}, requests{0}, upstream_connects{0}, upstream_reuses{0};
   std::atomic<uint64_t> mirrors_sent{0}, mirrors_skipped{0}, tls_handshake_failures{0}, connections_refused{0};
+  std::atomic<uint64_t> upstream_overflows{0}, upstream_ejections{0};
   std::atomic<uint64_t> responses[6] = {};
   void count_response(unsigned status) {
     unsigned cls = status / 100;
@@ -79,11 +80,16 @@ class Worker {
   void remove_session(Session* s) { sessions_.erase(s); }
   std::unique_ptr<char[]> take_relay_buffer();
   void give_relay_buffer(std::unique_ptr<char[]> buf);
+  // An endpoint was ejected: counted, and kept for the admin thread's /config_dump.
+  void note_ejection(const EndpointState& st);
+  std::vector<EjectedEndpoint> ejected() const;  // any thread
 
  private:
   void apply(routing::SnapshotPtr snapshot, std::shared_ptr<const TlsContexts> tls, uint64_t version,
              std::map<std::string, int> sockets);
   void drain();
+  // Ends connections idle past their deadline (Session::expire_idle), a few times a second.
+  void sweep_idle();
   // Sessions accepted on a listener the new snapshot dropped: idle ones end now, busy ones
   // after their response, and whatever is still open after drain_timeout is closed.
   void retire_listener(const std::string& name);
@@ -91,6 +97,9 @@ class Worker {
 
   int index_;
   const ProxyOptions& options_;
+  // Before the io_context: connections still held by coroutine frames are destroyed with
+  // the io_context, and each tells its endpoint's state that it closed.
+  UpstreamPool upstreams_;
   // Only this thread touches its sockets, so the reactor needs no locks; posts from other
   // threads (publish, drain) still go through the locked scheduler queue.
   asio::io_context ioc_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
@@ -102,12 +111,15 @@ class Worker {
   std::vector<uint32_t> rr_;
   routing::FastRandom rng_;
   std::map<std::string, std::shared_ptr<tcp::acceptor>> acceptors_;
-  UpstreamPool upstreams_;
   tls::ClientContextPtr upstream_tls_;
   std::unordered_set<Session*> sessions_;
   std::vector<std::unique_ptr<char[]>> relay_free_;
   std::vector<std::weak_ptr<asio::steady_timer>> retire_timers_;
+  asio::steady_timer sweep_timer_{ioc_};
   bool draining_ = false;
+
+  mutable std::mutex ejected_mutex_;  // taken when an endpoint is ejected, never per request
+  std::map<std::string, std::pair<Clock::time_point, uint32_t>> ejected_;  // until, ejections
 
   std::atomic<uint64_t> applied_version_{0};
   std::atomic<size_t> unbound_{0};

@@ -127,9 +127,20 @@ Counters WorkerPool::counters() const {
     c.mirrors_skipped += wc.mirrors_skipped.load(std::memory_order_relaxed);
     c.tls_handshake_failures += wc.tls_handshake_failures.load(std::memory_order_relaxed);
     c.connections_refused += wc.connections_refused.load(std::memory_order_relaxed);
+    c.upstream_overflows += wc.upstream_overflows.load(std::memory_order_relaxed);
+    c.upstream_ejections += wc.upstream_ejections.load(std::memory_order_relaxed);
     for (int i = 0; i < 6; ++i) c.responses[i] += wc.responses[i].load(std::memory_order_relaxed);
   }
   return c;
+}
+
+std::vector<EjectedEndpoint> WorkerPool::ejected() const {
+  std::vector<EjectedEndpoint> out;
+  for (const auto& w : workers_) {
+    auto e = w->ejected();
+    out.insert(out.end(), e.begin(), e.end());
+  }
+  return out;
 }
 
 }  // namespace gantry::proxy

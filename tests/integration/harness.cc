@@ -223,7 +223,9 @@ std::string route_manifest(const std::string& name, const std::string& hostname,
   return out;
 }
 
-Echo::Echo(const std::string& pod, const fs::path& dir) : port(free_port()) {
+Echo::Echo(const std::string& pod, const fs::path& dir) : Echo(pod, dir, free_port()) {}
+
+Echo::Echo(const std::string& pod, const fs::path& dir, uint16_t p) : port(p) {
   process = std::make_unique<Process>(
       std::vector<std::string>{ECHO_BIN, "--port", std::to_string(port), "--namespace", "default", "--pod", pod},
       dir / ("echo-" + pod + ".log"));

@@ -78,6 +78,8 @@ std::string route_manifest(const std::string& name, const std::string& hostname,
 // A gantry-echo on a free port.
 struct Echo {
   explicit Echo(const std::string& pod, const std::filesystem::path& dir);
+  // On a given port: a backend restarted where it was.
+  Echo(const std::string& pod, const std::filesystem::path& dir, uint16_t port);
   uint16_t port;
   std::unique_ptr<Process> process;
 };

@@ -21,6 +21,12 @@ struct ProxyOptions {
   size_t mirror_body_limit = 1 << 20;   // RequestMirror: larger bodies are not mirrored
   size_t request_buffer = 64 * 1024;    // bodies up to this are read whole before forwarding
   size_t max_idle_per_endpoint = 256;   // per worker
+  size_t max_per_endpoint = 1024;       // open upstream connections per endpoint per worker; 0: no limit
+  uint32_t eject_after = 5;             // consecutive upstream failures that eject an endpoint; 0: never
+  Millis base_ejection{30'000};         // the first ejection; each next one doubles, up to max_ejection
+  Millis max_ejection{300'000};
+  Millis body_timeout{60'000};          // a request body that sends nothing for this long: 408
+  Millis write_timeout{60'000};         // a client that takes nothing of a response for this long is cut off
   size_t max_connections = 20'000;     // per worker; beyond it a connection is refused at once
   size_t max_headers = 100;             // header fields in one request; beyond it: 431
   size_t max_target = 8 * 1024;         // request-target bytes; beyond it: 414

@@ -30,7 +30,17 @@ struct Counters {
   uint64_t mirrors_skipped = 0;  // not sent: body over the bound, or too many in flight
   uint64_t tls_handshake_failures = 0;
   uint64_t connections_refused = 0;  // over --max-connections
+  uint64_t upstream_overflows = 0;   // refused: the endpoint's connection cap was reached
+  uint64_t upstream_ejections = 0;   // outlier detection
   uint64_t tls_contexts_built = 0;  // certificate contexts made from PEM (unchanged ones are reused)
+};
+
+// An endpoint that outlier detection has taken out of one worker's rotation.
+struct EjectedEndpoint {
+  std::string endpoint;  // "host:port"
+  int worker = 0;
+  int64_t remaining_ms = 0;
+  uint32_t ejections = 0;  // this one included; each doubles the time out
 };
 
 class WorkerPool {
@@ -54,6 +64,7 @@ class WorkerPool {
   bool caught_up() const;
   std::vector<std::string> bind_errors() const;
   Counters counters() const;
+  std::vector<EjectedEndpoint> ejected() const;
 
  private:
   ProxyOptions options_;

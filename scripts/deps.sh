@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Gantry needs to build and test, from Debian's packages (run as root).
+#   scripts/deps.sh [--sanitizers]
 set -euo pipefail
 packages=(
   cmake ninja-build g++ ccache pkg-config git
@@ -8,6 +9,11 @@ packages=(
   googletest libgtest-dev libbenchmark-dev
   curl procps
 )
+# scripts/sanitize.sh and scripts/fuzz.sh: clang, its sanitizer and libFuzzer runtimes,
+# and llvm-symbolizer for readable reports.
+if [ "${1:-}" = "--sanitizers" ]; then
+  packages+=(clang libclang-rt-14-dev llvm)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -97,9 +97,13 @@ class Worker {
 
   int index_;
   const ProxyOptions& options_;
-  // Before the io_context: connections still held by coroutine frames are destroyed with
-  // the io_context, and each tells its endpoint's state that it closed.
+  // Declared before the io_context, so destroyed after it: its destruction destroys the
+  // sessions still suspended in it (a drain that timed out), and each tells these that it
+  // closed (its session set, relay buffer, and upstream connections' endpoint states).
   UpstreamPool upstreams_;
+  std::unordered_set<Session*> sessions_;
+  std::vector<std::unique_ptr<char[]>> relay_free_;
+  WorkerCounters counters_;
   // Only this thread touches its sockets, so the reactor needs no locks; posts from other
   // threads (publish, drain) still go through the locked scheduler queue.
   asio::io_context ioc_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
@@ -112,8 +116,6 @@ class Worker {
   routing::FastRandom rng_;
   std::map<std::string, std::shared_ptr<tcp::acceptor>> acceptors_;
   tls::ClientContextPtr upstream_tls_;
-  std::unordered_set<Session*> sessions_;
-  std::vector<std::unique_ptr<char[]>> relay_free_;
   std::vector<std::weak_ptr<asio::steady_timer>> retire_timers_;
   asio::steady_timer sweep_timer_{ioc_};
   bool draining_ = false;
@@ -123,7 +125,6 @@ class Worker {
 
   std::atomic<uint64_t> applied_version_{0};
   std::atomic<size_t> unbound_{0};
-  WorkerCounters counters_;
 };
 
 }  // namespace gantry::proxy

@@ -295,12 +295,17 @@ int curl_status(uint16_t port, const std::string& host, const std::string& path,
   return std::atoi(r.out.c_str());
 }
 
-long peak_rss_kib(pid_t pid) {
+namespace {
+long status_kib(pid_t pid, const std::string& field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(in, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+    if (line.rfind(field, 0) == 0) return std::atol(line.c_str() + field.size());
   return -1;
 }
+}  // namespace
+
+long peak_rss_kib(pid_t pid) { return status_kib(pid, "VmHWM:"); }
+long rss_kib(pid_t pid) { return status_kib(pid, "VmRSS:"); }
 
 }  // namespace gantry::test

@@ -107,6 +107,20 @@ struct Gantry {
 CommandResult curl(uint16_t port, const std::string& host, const std::string& path, const std::string& args = "");
 int curl_status(uint16_t port, const std::string& host, const std::string& path, const std::string& args = "");
 
+// Memory bounds are doubled in the ASan build (scripts/sanitize.sh): its shadow memory and
+// allocator metadata are tens of MiB the proxy never asked for.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr long kMemoryScale = 2;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr long kMemoryScale = 2;
+#else
+inline constexpr long kMemoryScale = 1;
+#endif
+#else
+inline constexpr long kMemoryScale = 1;
+#endif
 long peak_rss_kib(pid_t pid);  // VmHWM
+long rss_kib(pid_t pid);       // VmRSS
 
 }  // namespace gantry::test

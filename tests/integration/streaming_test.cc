@@ -40,7 +40,7 @@ class StreamingTest : public ::testing::Test {
   static void expect_bounded_memory() {
     long kib = peak_rss_kib(gantry_->process->pid());
     ASSERT_GT(kib, 0);
-    EXPECT_LT(kib, 64 * 1024) << "peak RSS " << kib << " KiB after 256 MiB through the proxy";
+    EXPECT_LT(kib, 64 * 1024 * kMemoryScale) << "peak RSS " << kib << " KiB after 256 MiB through the proxy";
   }
   static TempDir* dir_;
   static Echo* echo_;

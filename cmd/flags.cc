@@ -48,17 +48,21 @@ those the API server holds, watched, with their status written back.
                                may be repeated
   --address-pool CIDR          give each Gateway without spec.addresses its own IPv4 address
   --header-timeout MS          whole request header must arrive within (default 10000)
-  --idle-timeout MS            keep-alive idle and body-stall limit (default 60000)
+  --idle-timeout MS            keep-alive idle limit between requests (default 60000)
   --connect-timeout MS         upstream connect limit (default 5000)
   --response-timeout MS        upstream response header and body-stall limit (default 60000)
   --drain-timeout MS           on SIGTERM, in-flight requests get this long (default 10000)
   --body-timeout MS            a request body that sends nothing this long is 408 (default 60000)
+  --max-body-size BYTES        request bodies larger than this are 413, before a byte of them
+                               is forwarded when the length is declared; a route's own limit
+                               (ingress-nginx proxy-body-size) wins (default 0: no limit)
   --write-timeout MS           a client that takes no response bytes this long is cut off
                                (slow readers) (default 60000)
   --max-upstream-connections N open connections per upstream endpoint per worker; beyond it
                                another endpoint is tried, else 503 (default 1024; 0: no limit)
-  --outlier-failures N         consecutive connect failures, lost responses or 5xx that eject
-                               an endpoint from rotation (default 5; 0: never eject)
+  --outlier-failures N         consecutive connect failures, lost or timed-out responses or
+                               502/503/504 answers that eject an endpoint from rotation
+                               (default 5; 0: never eject)
   --outlier-ejection MS        the first ejection's length; each next one doubles (default 30000)
   --outlier-max-ejection MS    the longest ejection (default 300000)
   --scan-interval MS           changes are seen through inotify; only where inotify cannot be
@@ -192,6 +196,12 @@ Result<Flags> parse_flags(const std::vector<std::string>& args) {
       auto n = number(a, *v, 0, 10'000'000);
       if (!n) return n.error();
       f.proxy.max_connections = static_cast<size_t>(*n);
+    } else if (a == "--max-body-size") {
+      auto v = value();
+      if (!v) return v.error();
+      auto n = number(a, *v, 0, 1L << 50);
+      if (!n) return n.error();
+      f.proxy.max_body_size = static_cast<uint64_t>(*n);
     } else if (a == "--request-buffer") {
       auto v = value();
       if (!v) return v.error();

@@ -369,7 +369,9 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
       co_return co_await send_error(upstream_error(rec), "reading the response header: " + rec.message());
     }
     const unsigned status = rp->get().result_int();
-    if (status >= 500) failed();
+    // Gateway failures say the endpoint is unwell (Envoy's consecutive_gateway_failure); a
+    // 500 is the application's own answer and says nothing of the endpoint.
+    if (status == 502 || status == 503 || status == 504) failed();
     else pool.record_success(*health, Clock::now());
     if (retries_left > 0 &&
         std::find(route.retry.codes.begin(), route.retry.codes.end(), status) != route.retry.codes.end()) {

@@ -271,11 +271,13 @@ awaitable<bool> Session::serve_one() {
 
 std::optional<ProxyError> Session::refused_by(const routing::Route& route) {
   if (!routing::source_allowed(route.source_ranges, client_addr_.data(), client_addr_len_)) return ProxyError::Forbidden;
-  if (route.body_limit && !parser_->is_done()) {
+  // The route's own limit (ingress-nginx proxy-body-size), else --max-body-size.
+  const uint64_t limit = route.body_limit ? route.body_limit : worker_.options().max_body_size;
+  if (limit && !parser_->is_done()) {
     // A declared length over the limit is refused before a byte of it is read; a chunked
     // body is cut off by the parser when it passes the limit (forward answers 413).
-    if (auto n = parser_->content_length(); n && *n > route.body_limit) return ProxyError::PayloadTooLarge;
-    parser_->body_limit(route.body_limit);
+    if (auto n = parser_->content_length(); n && *n > limit) return ProxyError::PayloadTooLarge;
+    parser_->body_limit(limit);
   }
   return std::nullopt;
 }

@@ -1,7 +1,7 @@
 // UpstreamPool: one worker's view of each upstream endpoint: its idle keep-alive
 // connections (reused LIFO: the most recently used is the one most likely still open, as
 // in nginx), how many connections it has open, and its passive health (outlier detection:
-// consecutive failures eject it for a while, Envoy's consecutive_5xx).
+// consecutive failures eject it for a while, Envoy's consecutive_gateway_failure).
 #pragma once
 
 #include <chrono>
@@ -41,7 +41,7 @@ struct EndpointState {
   std::string key;  // "host:port", "|tls|sni" appended for TLS upstreams
   std::vector<UpstreamPtr> idle;
   uint32_t open = 0;      // this worker's connections to it, idle or in use
-  uint32_t failures = 0;  // consecutive: connect failures, lost responses, 5xx
+  uint32_t failures = 0;  // consecutive: connect failures, lost or late responses, 502/503/504
   uint32_t ejections = 0; // since it was last healthy for a whole max ejection time
   Clock::time_point ejected_until{};
   bool ejected(Clock::time_point now) const { return now < ejected_until; }

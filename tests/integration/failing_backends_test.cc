@@ -136,10 +136,13 @@ TEST(FailingBackends, TheLastHealthyEndpointIsNeverEjected) {
   write_file(manifests / "app.yaml", m);
   Gantry g(manifests, {"--workers", "1", "--outlier-failures", "2"});
   ASSERT_TRUE(g.wait_ready()) << g.log();
-  // A backend's own 5xx are passed on as they are; with one endpoint nothing is ejected.
-  for (int i = 0; i < 6; ++i) EXPECT_EQ(curl_status(g.port, "solo.example.com", "/status/500"), 500);
+  // A backend's own 503s are passed on as they are; with one endpoint nothing is ejected.
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(curl_status(g.port, "solo.example.com", "/status/503"), 503);
   EXPECT_TRUE(ejected_endpoints(g).empty()) << g.admin_get("/config_dump");
-  // Both endpoints answering 500: one is ejected, the other keeps serving.
+  // A 500 is the application's answer, not the endpoint's health.
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(curl_status(g.port, "app.example.com", "/status/500"), 500);
+  EXPECT_TRUE(ejected_endpoints(g).empty()) << g.admin_get("/config_dump");
+  // Both endpoints answering 503: one is ejected, the other keeps serving.
   for (int i = 0; i < 8; ++i) EXPECT_EQ(curl_status(g.port, "app.example.com", "/status/503"), 503);
   EXPECT_EQ(ejected_endpoints(g).size(), 1u) << g.admin_get("/config_dump");
   EXPECT_EQ(curl_status(g.port, "app.example.com", "/"), 200);

@@ -204,3 +204,33 @@ TEST_F(HostileRequests, AnAbsoluteFormTargetIsRoutedByItsOwnAuthority) {
 
 }  // namespace
 }  // namespace gantry::test
+
+namespace gantry::test {
+namespace {
+
+// --max-body-size where a route sets no limit: a declared length over it is refused
+// before a byte is read, a chunked body when it passes it; neither reaches the backend.
+TEST(HostileBodies, ABodyOverMaxBodySizeIs413AndReachesNoBackend) {
+  TempDir dir;
+  RecordingBackend backend;
+  auto manifests = dir.path() / "m";
+  std::filesystem::create_directories(manifests);
+  write_file(manifests / "all.yaml", gateway_manifest() + service_manifest("b", {backend.port}) +
+                                         route_manifest("r", "", "  - backendRefs: [{name: b, port: 8080}]\n"));
+  Gantry g(manifests, {"--max-body-size", "1000"});
+  ASSERT_TRUE(g.wait_ready()) << g.log();
+  const std::string h = "Host: h\r\n";
+  auto declared = raw_exchange(g.port, "POST / HTTP/1.1\r\n" + h + "Content-Length: 1001\r\n\r\n" + std::string(1001, 'x'), 2s);
+  EXPECT_TRUE(declared.response.starts_with("HTTP/1.1 413")) << declared.response;
+  auto chunked = raw_exchange(g.port, "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n7d0\r\n" +
+                                          std::string(2000, 'x') + "\r\n0\r\n\r\n", 2s);
+  EXPECT_TRUE(chunked.response.starts_with("HTTP/1.1 413")) << chunked.response;
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(backend.take(), "");
+  auto fits = raw_exchange(g.port, "POST / HTTP/1.1\r\n" + h + "Content-Length: 1000\r\nConnection: close\r\n\r\n" +
+                                       std::string(1000, 'x'), 2s);
+  EXPECT_TRUE(fits.response.starts_with("HTTP/1.1 200")) << fits.response;
+}
+
+}  // namespace
+}  // namespace gantry::test

@@ -20,6 +20,7 @@ struct ProxyOptions {
   size_t relay_buffer = 16 * 1024;      // body bytes in flight per direction
   size_t mirror_body_limit = 1 << 20;   // RequestMirror: larger bodies are not mirrored
   size_t request_buffer = 64 * 1024;    // bodies up to this are read whole before forwarding
+  uint64_t max_body_size = 0;           // request body bytes where a route sets none; beyond: 413; 0: none
   size_t max_idle_per_endpoint = 256;   // per worker
   size_t max_per_endpoint = 1024;       // open upstream connections per endpoint per worker; 0: no limit
   uint32_t eject_after = 5;             // consecutive upstream failures that eject an endpoint; 0: never

@@ -34,7 +34,7 @@ for n in $SIZES; do
       printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: %s-1, namespace: default, labels: {kubernetes.io/service-name: %s}}\naddressType: IPv4\nendpoints: [{addresses: [127.0.0.1]}]\nports: [{name: http, port: %s}]\n' "${s%%:*}" "${s%%:*}" "${s##*:}"
     done
   } > run/reload/reload-services.yaml
-  taskset -c 0 ../build/cmd/gantry serve --manifests run/reload --workers 1 --admin 127.0.0.1:9906 > logs/reload-gantry-$n.log 2>&1 &
+  taskset -c 0 ../build/cmd/gantry serve --manifests run/reload --workers 1 --admin 127.0.0.1:9906 --access-log off > logs/reload-gantry-$n.log 2>&1 &
   echo $! > run/reload-gantry.pid
   for _ in $(seq 300); do curl -sf http://127.0.0.1:9906/readyz >/dev/null && break; sleep 0.1; done
   pid=$(cat run/reload-gantry.pid); start=$(rss "$pid")

@@ -41,7 +41,7 @@ trap stop_all EXIT
 nginx -p "$PWD/" -c conf/backend.conf
 nginx -p "$PWD/" -c conf/nginx-proxy.conf
 haproxy -D -f conf/haproxy.cfg 2>logs/haproxy.start
-taskset -c 0 $GANTRY serve --manifests run/gantry --workers 1 --admin 127.0.0.1:9904 --scan-interval 20 \
+taskset -c 0 $GANTRY serve --manifests run/gantry --workers 1 --admin 127.0.0.1:9904 --scan-interval 20 --access-log off \
   > logs/gantry.log 2>&1 &
 echo $! > run/gantry.pid
 for _ in $(seq 600); do curl -sf http://127.0.0.1:9904/readyz >/dev/null && break; sleep 0.1; done

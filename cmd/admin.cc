@@ -142,6 +142,10 @@ Result<bool> Admin::start(const std::string& address) {
            std::to_string(c.upstream_overflows) + "\n";
     out += "# TYPE gantry_upstream_ejections_total counter\ngantry_upstream_ejections_total " +
            std::to_string(c.upstream_ejections) + "\n";
+    out += "# TYPE gantry_access_log_lines_total counter\ngantry_access_log_lines_total " +
+           std::to_string(c.access_log_lines) + "\n";
+    out += "# TYPE gantry_access_log_dropped_total counter\ngantry_access_log_dropped_total " +
+           std::to_string(c.access_log_dropped) + "\n";
     out += "# TYPE gantry_upstream_ejected_endpoints gauge\ngantry_upstream_ejected_endpoints " +
            std::to_string(pool_.ejected().size()) + "\n";
     out += "# TYPE gantry_mirror_requests_total counter\ngantry_mirror_requests_total{result=\"sent\"} " +

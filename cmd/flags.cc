@@ -69,6 +69,11 @@ those the API server holds, watched, with their status written back.
                                had are the manifests polled, this often (default 250)
   --mirror-body-limit BYTES    RequestMirror copies bodies up to this size; larger requests
                                are not mirrored (default 1048576)
+  --access-log off|stdout|FILE one JSON line per request (time, method, authority, path,
+                               status, bytes, duration, upstream and its time, route, backend,
+                               retries, request_id), written off the request path; a sink
+                               too slow loses lines, counted, never delays requests
+                               (default stdout; a FILE is appended to)
   --max-connections N          open client connections per worker; more are refused at once
                                (a 503 on plain listeners) (default 20000; 0: no limit)
   --request-buffer BYTES       request bodies up to this size are read whole before an upstream
@@ -196,6 +201,11 @@ Result<Flags> parse_flags(const std::vector<std::string>& args) {
       auto n = number(a, *v, 0, 10'000'000);
       if (!n) return n.error();
       f.proxy.max_connections = static_cast<size_t>(*n);
+    } else if (a == "--access-log") {
+      auto v = value();
+      if (!v) return v.error();
+      if (v->empty()) return Error{"--access-log: wants off, stdout or a file"};
+      f.access_log = *v;
     } else if (a == "--max-body-size") {
       auto v = value();
       if (!v) return v.error();

@@ -16,6 +16,7 @@ struct Flags {
   controller::TranslateOptions translate;
   proxy::ProxyOptions proxy;
   int scan_interval_ms = 250;
+  std::string access_log = "stdout";  // off, stdout or a file (appended to)
   // Cluster mode (DESIGN.md): the API server instead of manifest files.
   std::string kubeconfig;
   bool in_cluster = false;

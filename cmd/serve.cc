@@ -3,13 +3,16 @@
 // translate -> publish). translate: the same pipeline once, printed as YAML.
 #include "serve.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <boost/json/serialize.hpp>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <iostream>
 
 #include "admin.h"
@@ -56,7 +59,19 @@ int run_serve(const Flags& flags) {
   ::signal(SIGPIPE, SIG_IGN);
   const int sigfd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
 
-  proxy::WorkerPool pool(flags.proxy);
+  proxy::ProxyOptions proxy_options = flags.proxy;
+  int access_log_file = -1;
+  if (flags.access_log == "stdout") {
+    proxy_options.access_log_fd = STDOUT_FILENO;
+  } else if (flags.access_log != "off") {
+    access_log_file = ::open(flags.access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (access_log_file < 0) {
+      log::error("--access-log: cannot open " + flags.access_log + ": " + std::strerror(errno));
+      return 2;
+    }
+    proxy_options.access_log_fd = access_log_file;
+  }
+  proxy::WorkerPool pool(proxy_options);
   StatusBoard board;
   Admin admin(board, pool);
   if (auto ok = admin.start(flags.admin); !ok) {

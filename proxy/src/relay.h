@@ -13,6 +13,7 @@ enum class RelayFailure { None, Input, Output };
 struct RelayResult {
   RelayFailure failure = RelayFailure::None;
   error_code ec;
+  uint64_t bytes = 0;  // body bytes read from `in` (for the access log)
 };
 
 // A copy of the body as it passes, up to `limit` bytes (RequestMirror). Past the limit the
@@ -40,6 +41,7 @@ awaitable<RelayResult> relay_body(In& in, beast::flat_buffer& in_buffer, http::p
                                   size_t size, std::chrono::milliseconds read_timeout,
                                   std::chrono::milliseconds write_timeout, BodyTap* tap = nullptr) {
   auto& body = p.get().body();
+  uint64_t moved = 0;
   for (;;) {
     if (!p.is_done()) {
       body.data = buf;
@@ -49,8 +51,9 @@ awaitable<RelayResult> relay_body(In& in, beast::flat_buffer& in_buffer, http::p
       // stream flows at its own pace and a broken upstream still delivers what it sent.
       auto [ec, n] = co_await http::async_read_some(in, in_buffer, p, use_nothrow);
       if (ec == http::error::need_buffer) ec = {};
-      if (ec) co_return RelayResult{RelayFailure::Input, ec};
+      if (ec) co_return RelayResult{RelayFailure::Input, ec, moved};
       body.size = size - body.size;
+      moved += body.size;
       // A read that only consumed framing (a chunk header) has nothing to pass on yet.
       if (body.size == 0 && !p.is_done()) continue;
       // An empty final read must look like "no data" (nullptr): a zero-length buffer would
@@ -66,8 +69,8 @@ awaitable<RelayResult> relay_body(In& in, beast::flat_buffer& in_buffer, http::p
     out.expires_after(write_timeout);
     auto [ec, n] = co_await http::async_write(out, sr, use_nothrow);
     if (ec == http::error::need_buffer) ec = {};
-    if (ec) co_return RelayResult{RelayFailure::Output, ec};
-    if (sr.is_done()) co_return RelayResult{};
+    if (ec) co_return RelayResult{RelayFailure::Output, ec, moved};
+    if (sr.is_done()) co_return RelayResult{RelayFailure::None, {}, moved};
   }
 }
 

@@ -2,6 +2,9 @@
 
 #include <boost/beast/http/string_body.hpp>
 
+#include <cstdio>
+
+#include "access_log.h"
 #include "cors.h"
 #include "request_rules.h"
 #include "gantry/routing/route_matcher.h"
@@ -89,8 +92,10 @@ awaitable<bool> Session::handshake() {
 awaitable<void> Session::run() {
   auto self = shared_from_this();
   if (co_await handshake()) {
-    while (co_await serve_one()) {
-      if (closing()) break;
+    for (;;) {
+      const bool more = co_await serve_one();
+      log_request();
+      if (!more || closing()) break;
     }
   }
   if (stream_.is_tls()) {
@@ -116,6 +121,9 @@ awaitable<bool> Session::send_error(ProxyError error, std::string_view detail) {
     body += detail;
   }
   body += "\n";
+  if (!log_.active) log_.begin();  // a head that never parsed is still a request answered
+  log_.status = status;
+  log_.bytes_out = body.size();
   res.body() = std::move(body);
   // A malformed request leaves the stream in an unknown state, and a request whose body
   // was not read cannot share the connection with the next one.
@@ -197,6 +205,9 @@ awaitable<bool> Session::serve_one() {
   worker_.counters().requests.fetch_add(1, std::memory_order_relaxed);
 
   Request& req = parser_->get();
+  log_.begin();
+  log_.method = req.method_string();
+  log_.path = req.target();  // as the client sent it ($request_uri)
   if (auto refused = check_head(req, RequestLimits{opt.max_headers, opt.max_target})) {
     // A head whose framing cannot be trusted leaves the connection unusable: closed.
     co_await send_error(refused->error, refused->detail);
@@ -210,8 +221,20 @@ awaitable<bool> Session::serve_one() {
     if (!scratch_.empty()) req.target(scratch_);
   }
   auto host_field = req.find(http::field::host);
+  if (host_field != req.end()) log_.authority = host_field->value();
   if (host_field == req.end() && req.version() >= 11)
     co_return co_await send_error(ProxyError::BadRequest, "HTTP/1.1 request without Host");
+  // x-request-id: the client's, else one made here; either way it goes upstream and into
+  // the access log.
+  if (auto id = req.find("x-request-id"); id != req.end()) {
+    log_.request_id = id->value();
+  } else {
+    char buf[33];
+    std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(worker_.random()),
+                  static_cast<unsigned long long>(worker_.random()));
+    log_.request_id.assign(buf, 32);
+    req.set("x-request-id", log_.request_id);
+  }
 
   // The snapshot is pinned for the whole request: a reload never changes a decision midway.
   PinnedPtr pinned = worker_.pinned();
@@ -236,6 +259,11 @@ awaitable<bool> Session::serve_one() {
   const routing::ListenerScope* scope = nullptr;
   const routing::Route* route = listener ? routing::match_route(*listener, host, view, &scope) : nullptr;
   if (!route) co_return co_await send_error(ProxyError::NoRoute, {});
+  log_.route = route->source.ns;
+  log_.route += '/';
+  log_.route += route->source.name;
+  log_.route += '/';
+  log_.route += std::to_string(route->source.rule);
 
   int pick = routing::pick_weighted(route->backends, route->total_weight, worker_.random());
   const routing::WeightedCluster* backend = pick < 0 ? nullptr : &route->backends[pick];
@@ -251,6 +279,7 @@ awaitable<bool> Session::serve_one() {
     auto res = cors_preflight_response(*route->filters.cors, parser_->get());
     bool keep = parser_->is_done() && parser_->get().keep_alive() && !closing();
     res.keep_alive(keep);
+    log_.status = res.result_int();
     worker_.counters().count_response(res.result_int());
     stream_.expires_after(worker_.options().write_timeout);
     auto [wec, wn] = co_await http::async_write(stream_, res, use_nothrow);
@@ -264,9 +293,59 @@ awaitable<bool> Session::serve_one() {
 
   if (cluster_index == routing::kInvalidCluster) co_return co_await send_error(ProxyError::InvalidBackend, {});
   const routing::Cluster& cluster = snap->clusters[cluster_index];
+  log_.backend = cluster.name;
   if (cluster.endpoints.empty()) co_return co_await send_error(ProxyError::NoEndpoint, cluster.name);
   const routing::Endpoint& endpoint = worker_.upstreams().choose(cluster, worker_.next_endpoint(cluster_index));
   co_return co_await forward(endpoint, Plan{route, backend_filters, &cluster, cluster_index});
+}
+
+void Session::log_request() {
+  if (!log_.active) return;
+  log_.active = false;
+  if (!worker_.access_log_on()) return;
+  std::string& out = worker_.log_batch();
+  auto field = [&](const char* name, std::string_view value) {
+    out += name;
+    if (value.empty()) {
+      out += "null";
+      return;
+    }
+    out += '"';
+    append_json_escaped(out, value);
+    out += '"';
+  };
+  out += "{\"time\":\"";
+  worker_.append_time(out, log_.at);
+  out += '"';
+  field(",\"method\":", log_.method);
+  field(",\"authority\":", log_.authority);
+  field(",\"path\":", log_.path);
+  out += ",\"status\":";
+  out += std::to_string(log_.status);
+  out += ",\"bytes_in\":";
+  out += std::to_string(log_.bytes_in);
+  out += ",\"bytes_out\":";
+  out += std::to_string(log_.bytes_out);
+  char num[32];
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - log_.start).count();
+  std::snprintf(num, sizeof num, "%.3f", static_cast<double>(us) / 1000.0);
+  out += ",\"duration_ms\":";
+  out += num;
+  field(",\"upstream\":", log_.upstream);
+  out += ",\"upstream_ms\":";
+  if (log_.upstream_us < 0) {
+    out += "null";
+  } else {
+    std::snprintf(num, sizeof num, "%.3f", static_cast<double>(log_.upstream_us) / 1000.0);
+    out += num;
+  }
+  field(",\"route\":", log_.route);
+  field(",\"backend\":", log_.backend);
+  out += ",\"retries\":";
+  out += std::to_string(log_.retries);
+  field(",\"request_id\":", log_.request_id);
+  out += "}\n";
+  worker_.log_line_done();
 }
 
 std::optional<ProxyError> Session::refused_by(const routing::Route& route) {
@@ -297,6 +376,7 @@ awaitable<bool> Session::send_redirect(const routing::Redirect& redirect, const 
   res.content_length(0);
   bool keep = parser_->is_done() && req.keep_alive() && !closing();
   res.keep_alive(keep);
+  log_.status = redirect.status;
   worker_.counters().count_response(redirect.status);
   stream_.expires_after(worker_.options().write_timeout);
   auto [ec, n] = co_await http::async_write(stream_, res, use_nothrow);

@@ -70,6 +70,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Sends the copies, with `body` when the request had one; empties `copies`.
   void launch_mirrors(std::vector<MirrorCopy>& copies, const BodyTap* body);
   awaitable<bool> send_error(ProxyError error, std::string_view detail);
+  // The access log's line for the request just served (nothing when none was begun).
+  void log_request();
   awaitable<void> tunnel(UpstreamConnection& upstream);
 
   // Reads the next chunk of a body into the relay buffer; false on error.
@@ -88,6 +90,29 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string sni_;  // TLS server name the client sent, lowercased
   std::optional<RequestParser> parser_;
   std::string scratch_;  // a normalized target, when normalization changed it
+  // What the access log says of the request being served. The strings are reused from
+  // request to request, so they stop allocating once they have grown.
+  struct RequestLog {
+    bool active = false;
+    std::chrono::system_clock::time_point at;
+    Clock::time_point start;
+    unsigned status = 0;
+    uint64_t bytes_in = 0, bytes_out = 0;
+    int64_t upstream_us = -1;  // request sent to response head read, of the last try
+    uint32_t retries = 0;
+    std::string method, authority, path, route, backend, upstream, request_id;
+    void begin() {
+      active = true;
+      at = std::chrono::system_clock::now();
+      start = Clock::now();
+      status = 0;
+      bytes_in = bytes_out = 0;
+      upstream_us = -1;
+      retries = 0;
+      for (std::string* s : {&method, &authority, &path, &route, &backend, &upstream, &request_id}) s->clear();
+    }
+  };
+  RequestLog log_;
   std::unique_ptr<char[]> relay_;
   bool idle_ = false;
   // A client read (the next request, the rest of a head, a buffered body) under the

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <ctime>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -10,12 +12,13 @@
 
 namespace gantry::proxy {
 
-Worker::Worker(int index, const ProxyOptions& options)
+Worker::Worker(int index, const ProxyOptions& options, AccessLog* access_log)
     : index_(index),
       options_(options),
       upstreams_(PoolLimits{options.max_idle_per_endpoint, options.max_per_endpoint, options.upstream_idle_timeout,
                             options.eject_after, options.base_ejection, options.max_ejection}),
-      rng_(0x5DEECE66Dull * static_cast<uint64_t>(index + 1)) {
+      rng_(0x5DEECE66Dull * static_cast<uint64_t>(index + 1)),
+      access_log_(access_log) {
   if (auto ctx = tls::make_client_context()) upstream_tls_ = *ctx;
 }
 
@@ -29,6 +32,7 @@ void Worker::start() {
     // Pooled upstream connections and acceptors die with their owner, on this thread.
     upstreams_.clear();
     acceptors_.clear();
+    flush_log();
     finished_.store(true);
   });
 }
@@ -182,9 +186,39 @@ void Worker::retire_listener(const std::string& name) {
   });
 }
 
+void Worker::log_line_done() {
+  ++log_lines_;
+  if (log_batch_.size() >= AccessLog::kBatchBytes) flush_log();
+}
+
+void Worker::flush_log() {
+  if (!access_log_ || log_lines_ == 0) return;
+  access_log_->hand_over(static_cast<size_t>(index_), log_batch_, log_lines_);
+  log_lines_ = 0;
+}
+
+void Worker::append_time(std::string& out, std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const int64_t second = ms / 1000;
+  if (second != time_second_) {
+    std::time_t tt = static_cast<std::time_t>(second);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    std::strftime(time_prefix_, sizeof time_prefix_, "%Y-%m-%dT%H:%M:%S.", &tm);
+    time_second_ = second;
+  }
+  out += time_prefix_;
+  const int frac = static_cast<int>(ms % 1000);
+  out += static_cast<char>('0' + frac / 100);
+  out += static_cast<char>('0' + frac / 10 % 10);
+  out += static_cast<char>('0' + frac % 10);
+  out += 'Z';
+}
+
 void Worker::sweep_idle() {
   const auto now = Clock::now();
   for (Session* s : sessions_) s->expire(now);
+  flush_log();  // a quiet worker's lines wait no longer than a sweep
   if (draining_) return;
   // A quarter of the shortest idle deadline: a connection outlives its deadline by at
   // most that much.

@@ -20,6 +20,7 @@
 #include "gantry/routing/snapshot.h"
 #include "gantry/routing/weighted_pick.h"
 #include "gantry/tls/client_context.h"
+#include "access_log.h"
 #include "tls_contexts.h"
 #include "upstream_pool.h"
 
@@ -48,7 +49,8 @@ struct WorkerCounters {
 
 class Worker {
  public:
-  Worker(int index, const ProxyOptions& options);
+  // `access_log`: where request lines go; null when the access log is off.
+  Worker(int index, const ProxyOptions& options, AccessLog* access_log = nullptr);
   ~Worker();
 
   void start();
@@ -80,6 +82,12 @@ class Worker {
   void remove_session(Session* s) { sessions_.erase(s); }
   std::unique_ptr<char[]> take_relay_buffer();
   void give_relay_buffer(std::unique_ptr<char[]> buf);
+  // The access log: a line is appended to log_batch() and then ended with log_line_done().
+  bool access_log_on() const { return access_log_ != nullptr; }
+  std::string& log_batch() { return log_batch_; }
+  void log_line_done();
+  // "2026-12-01T19:05:00.123Z" of `t`, formatted once per second and worker.
+  void append_time(std::string& out, std::chrono::system_clock::time_point t);
   // An endpoint was ejected: counted, and kept for the admin thread's /config_dump.
   void note_ejection(const EndpointState& st);
   std::vector<EjectedEndpoint> ejected() const;  // any thread
@@ -119,6 +127,13 @@ class Worker {
   std::vector<std::weak_ptr<asio::steady_timer>> retire_timers_;
   asio::steady_timer sweep_timer_{ioc_};
   bool draining_ = false;
+
+  AccessLog* access_log_;
+  std::string log_batch_;
+  size_t log_lines_ = 0;
+  int64_t time_second_ = -1;
+  char time_prefix_[24] = {};  // "2026-12-01T19:05:00." of time_second_
+  void flush_log();
 
   mutable std::mutex ejected_mutex_;  // taken when an endpoint is ejected, never per request
   std::map<std::string, std::pair<Clock::time_point, uint32_t>> ejected_;  // until, ejections

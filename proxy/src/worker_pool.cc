@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "gantry/common/log.h"
+#include "access_log.h"
 #include "listen_socket.h"
 #include "worker.h"
 
@@ -13,7 +14,9 @@ namespace gantry::proxy {
 
 WorkerPool::WorkerPool(ProxyOptions options) : options_(options) {
   if (options_.workers < 1) options_.workers = 1;
-  for (int i = 0; i < options_.workers; ++i) workers_.push_back(std::make_unique<Worker>(i, options_));
+  if (options_.access_log_fd >= 0)
+    access_log_ = std::make_unique<AccessLog>(options_.access_log_fd, static_cast<size_t>(options_.workers));
+  for (int i = 0; i < options_.workers; ++i) workers_.push_back(std::make_unique<Worker>(i, options_, access_log_.get()));
 }
 
 WorkerPool::~WorkerPool() {
@@ -117,6 +120,10 @@ std::vector<std::string> WorkerPool::bind_errors() const {
 Counters WorkerPool::counters() const {
   Counters c;
   c.tls_contexts_built = tls_built_.load(std::memory_order_relaxed);
+  if (access_log_) {
+    c.access_log_lines = access_log_->written();
+    c.access_log_dropped = access_log_->dropped();
+  }
   for (const auto& w : workers_) {
     auto& wc = w->counters();
     c.connections += wc.connections.load(std::memory_order_relaxed);

@@ -1,8 +1,12 @@
 #include "yaml_json.h"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <regex>
+#include <sstream>
 
 #include "gantry/controller/objects/decode.h"
 
@@ -27,9 +31,46 @@ boost::json::value plain_scalar(const std::string& s) {
   return boost::json::string(s);
 }
 
+// yaml-cpp 0.7's LoadAll never returns on a ',' where a document should start (",", or
+// "- a\n,"): each round makes an empty document without consuming it, until memory runs
+// out (found by tests/fuzz/fuzz_manifest). The event parser walks the text first, and a
+// document that starts where the last one did is refused; LoadAll then terminates too.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  YAML::Mark start;
+  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+std::vector<YAML::Node> load_all(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStarts starts;
+  int last = -1;
+  for (;;) {
+    starts.start = YAML::Mark::null_mark();
+    if (!parser.HandleNextDocument(starts)) break;
+    if (starts.start.pos <= last) {
+      YAML::Mark at = starts.start.pos < 0 ? YAML::Mark::null_mark() : starts.start;
+      throw YAML::ParserException(at, "a ',' outside any flow collection");
+    }
+    last = starts.start.pos;
+  }
+  return YAML::LoadAll(text);
+}
+
 }  // namespace
 
-boost::json::value node_to_json(const YAML::Node& node) {
+boost::json::value node_to_json(const YAML::Node& node, size_t& budget) {
+  if (budget == 0) throw YAML::ParserException(node.Mark(), "the document expands to too many values (aliases)");
+  --budget;
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined: return nullptr;
@@ -40,12 +81,12 @@ boost::json::value node_to_json(const YAML::Node& node) {
     case YAML::NodeType::Sequence: {
       boost::json::array out;
       out.reserve(node.size());
-      for (const auto& item : node) out.push_back(node_to_json(item));
+      for (const auto& item : node) out.push_back(node_to_json(item, budget));
       return out;
     }
     case YAML::NodeType::Map: {
       boost::json::object out;
-      for (const auto& kv : node) out[kv.first.as<std::string>()] = node_to_json(kv.second);
+      for (const auto& kv : node) out[kv.first.as<std::string>()] = node_to_json(kv.second, budget);
       return out;
     }
   }
@@ -72,7 +113,8 @@ void record_lines(const YAML::Node& node, const boost::json::value& value, Sourc
 
 Result<boost::json::value> yaml_to_json(const std::string& text) {
   try {
-    return node_to_json(YAML::Load(text));
+    size_t budget = value_budget(text.size());
+    return node_to_json(YAML::Load(text), budget);
   } catch (const YAML::Exception& e) {
     return Error{std::to_string(e.mark.line + 1) + ": " + e.msg};
   }
@@ -81,8 +123,9 @@ Result<boost::json::value> yaml_to_json(const std::string& text) {
 Result<std::vector<boost::json::value>> parse_documents(const std::string& text) {
   try {
     std::vector<boost::json::value> out;
-    for (const YAML::Node& doc : YAML::LoadAll(text))
-      if (!doc.IsNull()) out.push_back(node_to_json(doc));
+    size_t budget = value_budget(text.size());
+    for (const YAML::Node& doc : load_all(text))
+      if (!doc.IsNull()) out.push_back(node_to_json(doc, budget));
     return out;
   } catch (const YAML::Exception& e) {
     return Error{std::to_string(e.mark.line + 1) + ": " + e.msg};
@@ -140,14 +183,15 @@ Result<ManifestFile> parse_manifest(std::string_view file, const std::string& te
     boost::json::value value;
     try {
       // A chunk is one document, or none (comments, a "..." end marker).
-      docs = YAML::LoadAll(std::string(chunk));
+      docs = load_all(std::string(chunk));
     } catch (const YAML::Exception& e) {
       return Error{where(e.mark.line) + ": " + e.msg};
     }
     for (const YAML::Node& doc : docs) {
       if (doc.IsNull()) continue;
       try {
-        value = node_to_json(doc);
+        size_t budget = value_budget(chunk.size());
+        value = node_to_json(doc, budget);
       } catch (const YAML::Exception& e) {
         return Error{where(e.mark.line) + ": " + e.msg};
       }

@@ -16,7 +16,11 @@ struct SourceLines {
   }
 };
 
-boost::json::value node_to_json(const YAML::Node& node);
+// At most `budget` values: aliases let a few lines stand for billions of them (a "billion
+// laughs" document), so a document that expands past its budget is an error.
+boost::json::value node_to_json(const YAML::Node& node, size_t& budget);
+// The budget of a text: ten values for each of its bytes, plus room for small ones.
+inline size_t value_budget(size_t text_bytes) { return 10 * text_bytes + 10'000; }
 // Records the line of each value; call after the value is complete (addresses are stable).
 // `first_line`: the line of the file the node's document starts on, minus one.
 void record_lines(const YAML::Node& node, const boost::json::value& value, SourceLines& lines, int first_line = 0);

@@ -117,3 +117,39 @@ TEST(Base64, DecodesWhatKubernetesWritesAndRefusesTheRest) {
 
 }  // namespace
 }  // namespace gantry::controller
+
+// yaml-cpp's LoadAll loops forever on a ',' where a document should start (a fuzz_manifest
+// find): each such text is an error with its line, at once.
+TEST(Decode, AStrayCommaWhereADocumentStartsIsAnErrorNotAHang) {
+  for (const char* text : {",", "\n,", "- a\n,", "\"a\"\n,", "{}\n,", "a: b\n---\n,", "kind: Service\n---\n--- |\n,x\n"}) {
+    auto start = std::chrono::steady_clock::now();
+    auto r = gantry::controller::parse_manifest("f.yaml", text);
+    EXPECT_FALSE(r) << text;
+    if (!r) {
+      EXPECT_EQ(r.error().message.rfind("f.yaml:", 0), 0u) << r.error().message;
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1)) << text;
+  }
+  // Commas inside flow collections, across lines, are YAML and stay so.
+  auto ok = gantry::controller::parse_manifest("f.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a,\n  labels: {x: y}}\n");
+  EXPECT_TRUE(ok) << ok.error().message;
+}
+
+// Aliases that expand exponentially ("billion laughs"): refused at once, not expanded.
+TEST(Decode, ADocumentThatExpandsThroughAliasesIsRefused) {
+  std::string text = "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\na0: &a0 [x,x,x,x,x,x,x,x,x,x]\n";
+  for (int i = 1; i < 9; ++i) {
+    text += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) text += (j ? ",*a" : "*a") + std::to_string(i - 1);
+    text += "]\n";
+  }
+  auto start = std::chrono::steady_clock::now();
+  auto r = gantry::controller::parse_manifest("f.yaml", text);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("too many values"), std::string::npos) << r.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  // A few aliases, as people use them, are fine.
+  auto ok = gantry::controller::parse_manifest(
+      "f.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n  labels: &l {a: b}\n  annotations: *l\n");
+  EXPECT_TRUE(ok) << ok.error().message;
+}

@@ -31,6 +31,7 @@ struct ProxyOptions {
   size_t max_connections = 20'000;     // per worker; beyond it a connection is refused at once
   size_t max_headers = 100;             // header fields in one request; beyond it: 431
   size_t max_target = 8 * 1024;         // request-target bytes; beyond it: 414
+  int access_log_fd = -1;               // one JSON line per request goes here; -1: no access log
   bool normalize_paths = true;          // README "Security": dot segments, percent-encoding
   bool merge_slashes = true;            // "//" is "/" (with normalize_paths)
 };

@@ -19,6 +19,7 @@ namespace gantry::proxy {
 
 class Worker;
 class TlsContexts;
+class AccessLog;
 
 struct Counters {
   uint64_t connections = 0;
@@ -32,6 +33,8 @@ struct Counters {
   uint64_t connections_refused = 0;  // over --max-connections
   uint64_t upstream_overflows = 0;   // refused: the endpoint's connection cap was reached
   uint64_t upstream_ejections = 0;   // outlier detection
+  uint64_t access_log_lines = 0;     // written to the sink
+  uint64_t access_log_dropped = 0;   // lost: the sink was too slow
   uint64_t tls_contexts_built = 0;  // certificate contexts made from PEM (unchanged ones are reused)
 };
 
@@ -68,6 +71,7 @@ class WorkerPool {
 
  private:
   ProxyOptions options_;
+  std::unique_ptr<AccessLog> access_log_;  // outlives the workers that write to it
   std::vector<std::unique_ptr<Worker>> workers_;
   uint64_t published_ = 0;
   std::atomic<uint64_t> tls_built_{0};

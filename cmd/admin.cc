@@ -26,6 +26,19 @@ std::pair<uint64_t, double> StatusBoard::published() const {
 }
 
 namespace {
+// One unlabelled sample with its TYPE line.
+void sample(std::string& out, const char* name, const char* type, uint64_t value) {
+  out += "# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+  out += name;
+  out += ' ';
+  out += std::to_string(value);
+  out += '\n';
+}
+
 std::string rfc3339(double unix_seconds) {
   std::time_t t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};
@@ -126,35 +139,24 @@ Result<bool> Admin::start(const std::string& address) {
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     proxy::Counters c = pool_.counters();
     std::string out;
-    out += "# TYPE gantry_downstream_connections_total counter\ngantry_downstream_connections_total " +
-           std::to_string(c.connections) + "\n";
-    out += "# TYPE gantry_downstream_connections_refused_total counter\ngantry_downstream_connections_refused_total " +
-           std::to_string(c.connections_refused) + "\n";
-    out += "# TYPE gantry_requests_total counter\ngantry_requests_total " + std::to_string(c.requests) + "\n";
+    sample(out, "gantry_downstream_connections_total", "counter", c.connections);
+    sample(out, "gantry_downstream_connections_refused_total", "counter", c.connections_refused);
+    sample(out, "gantry_requests_total", "counter", c.requests);
     out += "# TYPE gantry_responses_total counter\n";
     for (int i = 1; i < 6; ++i)
       out += "gantry_responses_total{class=\"" + std::to_string(i) + "xx\"} " + std::to_string(c.responses[i]) + "\n";
-    out += "# TYPE gantry_upstream_connects_total counter\ngantry_upstream_connects_total " +
-           std::to_string(c.upstream_connects) + "\n";
-    out += "# TYPE gantry_upstream_reuses_total counter\ngantry_upstream_reuses_total " +
-           std::to_string(c.upstream_reuses) + "\n";
-    out += "# TYPE gantry_upstream_overflows_total counter\ngantry_upstream_overflows_total " +
-           std::to_string(c.upstream_overflows) + "\n";
-    out += "# TYPE gantry_upstream_ejections_total counter\ngantry_upstream_ejections_total " +
-           std::to_string(c.upstream_ejections) + "\n";
-    out += "# TYPE gantry_access_log_lines_total counter\ngantry_access_log_lines_total " +
-           std::to_string(c.access_log_lines) + "\n";
-    out += "# TYPE gantry_access_log_dropped_total counter\ngantry_access_log_dropped_total " +
-           std::to_string(c.access_log_dropped) + "\n";
-    out += "# TYPE gantry_upstream_ejected_endpoints gauge\ngantry_upstream_ejected_endpoints " +
-           std::to_string(pool_.ejected().size()) + "\n";
+    sample(out, "gantry_upstream_connects_total", "counter", c.upstream_connects);
+    sample(out, "gantry_upstream_reuses_total", "counter", c.upstream_reuses);
+    sample(out, "gantry_upstream_overflows_total", "counter", c.upstream_overflows);
+    sample(out, "gantry_upstream_ejections_total", "counter", c.upstream_ejections);
+    sample(out, "gantry_access_log_lines_total", "counter", c.access_log_lines);
+    sample(out, "gantry_access_log_dropped_total", "counter", c.access_log_dropped);
+    sample(out, "gantry_upstream_ejected_endpoints", "gauge", pool_.ejected().size());
     out += "# TYPE gantry_mirror_requests_total counter\ngantry_mirror_requests_total{result=\"sent\"} " +
            std::to_string(c.mirrors_sent) + "\ngantry_mirror_requests_total{result=\"skipped\"} " +
            std::to_string(c.mirrors_skipped) + "\n";
-    out += "# TYPE gantry_tls_handshake_failures_total counter\ngantry_tls_handshake_failures_total " +
-           std::to_string(c.tls_handshake_failures) + "\n";
-    out += "# TYPE gantry_tls_contexts_built_total counter\ngantry_tls_contexts_built_total " +
-           std::to_string(c.tls_contexts_built) + "\n";
+    sample(out, "gantry_tls_handshake_failures_total", "counter", c.tls_handshake_failures);
+    sample(out, "gantry_tls_contexts_built_total", "counter", c.tls_contexts_built);
     out += "# TYPE gantry_config_errors gauge\ngantry_config_errors " + std::to_string(board_.errors().size()) + "\n";
     auto [version, at] = board_.published();
     out += "# TYPE gantry_snapshot_version gauge\ngantry_snapshot_version " + std::to_string(version) + "\n";

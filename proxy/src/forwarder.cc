@@ -292,7 +292,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
       }
     }
 
-    log_.upstream = key;
+    if (worker_.access_log_on()) log_.upstream = key;
     sent_at = Clock::now();
     http::request_serializer<http::buffer_body> sr{req};
     req.body().data = nullptr;

@@ -206,8 +206,12 @@ awaitable<bool> Session::serve_one() {
 
   Request& req = parser_->get();
   log_.begin();
-  log_.method = req.method_string();
-  log_.path = req.target();  // as the client sent it ($request_uri)
+  // The access log's strings are copied only when there is an access log.
+  const bool logging = worker_.access_log_on();
+  if (logging) {
+    log_.method = req.method_string();
+    log_.path = req.target();  // as the client sent it ($request_uri)
+  }
   if (auto refused = check_head(req, RequestLimits{opt.max_headers, opt.max_target})) {
     // A head whose framing cannot be trusted leaves the connection unusable: closed.
     co_await send_error(refused->error, refused->detail);
@@ -221,19 +225,20 @@ awaitable<bool> Session::serve_one() {
     if (!scratch_.empty()) req.target(scratch_);
   }
   auto host_field = req.find(http::field::host);
-  if (host_field != req.end()) log_.authority = host_field->value();
+  if (logging && host_field != req.end()) log_.authority = host_field->value();
   if (host_field == req.end() && req.version() >= 11)
     co_return co_await send_error(ProxyError::BadRequest, "HTTP/1.1 request without Host");
   // x-request-id: the client's, else one made here; either way it goes upstream and into
   // the access log.
   if (auto id = req.find("x-request-id"); id != req.end()) {
-    log_.request_id = id->value();
+    if (logging) log_.request_id = id->value();
   } else {
     char buf[33];
     std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(worker_.random()),
                   static_cast<unsigned long long>(worker_.random()));
-    log_.request_id.assign(buf, 32);
-    req.set("x-request-id", log_.request_id);
+    const std::string_view made(buf, 32);
+    req.set("x-request-id", made);
+    if (logging) log_.request_id = made;
   }
 
   // The snapshot is pinned for the whole request: a reload never changes a decision midway.
@@ -259,11 +264,13 @@ awaitable<bool> Session::serve_one() {
   const routing::ListenerScope* scope = nullptr;
   const routing::Route* route = listener ? routing::match_route(*listener, host, view, &scope) : nullptr;
   if (!route) co_return co_await send_error(ProxyError::NoRoute, {});
-  log_.route = route->source.ns;
-  log_.route += '/';
-  log_.route += route->source.name;
-  log_.route += '/';
-  log_.route += std::to_string(route->source.rule);
+  if (logging) {
+    log_.route = route->source.ns;
+    log_.route += '/';
+    log_.route += route->source.name;
+    log_.route += '/';
+    log_.route += std::to_string(route->source.rule);
+  }
 
   int pick = routing::pick_weighted(route->backends, route->total_weight, worker_.random());
   const routing::WeightedCluster* backend = pick < 0 ? nullptr : &route->backends[pick];
@@ -293,7 +300,7 @@ awaitable<bool> Session::serve_one() {
 
   if (cluster_index == routing::kInvalidCluster) co_return co_await send_error(ProxyError::InvalidBackend, {});
   const routing::Cluster& cluster = snap->clusters[cluster_index];
-  log_.backend = cluster.name;
+  if (logging) log_.backend = cluster.name;
   if (cluster.endpoints.empty()) co_return co_await send_error(ProxyError::NoEndpoint, cluster.name);
   const routing::Endpoint& endpoint = worker_.upstreams().choose(cluster, worker_.next_endpoint(cluster_index));
   co_return co_await forward(endpoint, Plan{route, backend_filters, &cluster, cluster_index});

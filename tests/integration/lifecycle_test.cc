@@ -94,6 +94,10 @@ TEST(CommandLine, BadFlagsAreExplained) {
   EXPECT_NE(r.out.find("--manifests and cluster mode (--kubeconfig, --in-cluster) exclude each other"), std::string::npos) << r.out;
   r = run(std::string(GANTRY_BIN) + " serve --manifests x --leader-elect 2>&1");
   EXPECT_NE(r.out.find("--leader-elect and --publish-service need cluster mode"), std::string::npos) << r.out;
+  // An access log that cannot be opened: named, exit 2, nothing served.
+  r = run(std::string(GANTRY_BIN) + " serve --manifests x --access-log /nonexistent-dir/access.log 2>&1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("--access-log: cannot open /nonexistent-dir/access.log"), std::string::npos) << r.out;
   r = run(std::string(GANTRY_BIN) + " serve --in-cluster --publish-service nameonly 2>&1");
   EXPECT_NE(r.out.find("--publish-service: 'nameonly' is not NAMESPACE/NAME"), std::string::npos) << r.out;
   // A kubeconfig that cannot be read: the file named, exit 2, nothing served.

@@ -19,6 +19,21 @@ void StatusBoard::publish(std::shared_ptr<const controller::StatusItems> status,
   snapshot_ = std::move(snapshot);
   errors_ = std::move(errors);
   published_at_ = now;
+  ++publishes_;
+}
+uint64_t StatusBoard::publishes() const {
+  std::lock_guard lock(mutex_);
+  return publishes_;
+}
+void StatusBoard::observe_translation(std::chrono::steady_clock::duration took) {
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
+  std::lock_guard lock(mutex_);
+  translation_seconds_.counts[prom::bucket_of_us(static_cast<uint64_t>(us))]++;
+  translation_seconds_.sum += static_cast<double>(us) / 1e6;
+}
+prom::Histogram StatusBoard::translation_seconds() const {
+  std::lock_guard lock(mutex_);
+  return translation_seconds_;
 }
 std::pair<uint64_t, double> StatusBoard::published() const {
   std::lock_guard lock(mutex_);
@@ -26,19 +41,6 @@ std::pair<uint64_t, double> StatusBoard::published() const {
 }
 
 namespace {
-// One unlabelled sample with its TYPE line.
-void sample(std::string& out, const char* name, const char* type, uint64_t value) {
-  out += "# TYPE ";
-  out += name;
-  out += ' ';
-  out += type;
-  out += '\n';
-  out += name;
-  out += ' ';
-  out += std::to_string(value);
-  out += '\n';
-}
-
 std::string rfc3339(double unix_seconds) {
   std::time_t t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};
@@ -60,7 +62,12 @@ std::string StatusBoard::status() const {
   auto [version, at] = published();
   {
     std::lock_guard lock(mutex_);
-    items = status_;
+    // Shadowed rules are found when status is asked for, once per published status.
+    if (status_ && snapshot_ && marked_from_ != status_) {
+      marked_from_ = status_;
+      marked_ = std::make_shared<const controller::StatusItems>(controller::mark_shadowed(*status_, *snapshot_->listeners));
+    }
+    items = status_ ? marked_ : nullptr;
     errors = errors_;
   }
   // ListMeta: the snapshot version as the list's resourceVersion, and when it went live;
@@ -137,41 +144,31 @@ Result<bool> Admin::start(const std::string& address) {
     res.set_content(board_.config(pool_.ejected()), "application/json");
   });
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    proxy::Counters c = pool_.counters();
-    std::string out;
-    sample(out, "gantry_downstream_connections_total", "counter", c.connections);
-    sample(out, "gantry_downstream_connections_refused_total", "counter", c.connections_refused);
-    sample(out, "gantry_requests_total", "counter", c.requests);
-    out += "# TYPE gantry_responses_total counter\n";
-    for (int i = 1; i < 6; ++i)
-      out += "gantry_responses_total{class=\"" + std::to_string(i) + "xx\"} " + std::to_string(c.responses[i]) + "\n";
-    sample(out, "gantry_upstream_connects_total", "counter", c.upstream_connects);
-    sample(out, "gantry_upstream_reuses_total", "counter", c.upstream_reuses);
-    sample(out, "gantry_upstream_overflows_total", "counter", c.upstream_overflows);
-    sample(out, "gantry_upstream_ejections_total", "counter", c.upstream_ejections);
-    sample(out, "gantry_access_log_lines_total", "counter", c.access_log_lines);
-    sample(out, "gantry_access_log_dropped_total", "counter", c.access_log_dropped);
-    sample(out, "gantry_upstream_ejected_endpoints", "gauge", pool_.ejected().size());
-    out += "# TYPE gantry_mirror_requests_total counter\ngantry_mirror_requests_total{result=\"sent\"} " +
-           std::to_string(c.mirrors_sent) + "\ngantry_mirror_requests_total{result=\"skipped\"} " +
-           std::to_string(c.mirrors_skipped) + "\n";
-    sample(out, "gantry_tls_handshake_failures_total", "counter", c.tls_handshake_failures);
-    sample(out, "gantry_tls_contexts_built_total", "counter", c.tls_contexts_built);
-    out += "# TYPE gantry_config_errors gauge\ngantry_config_errors " + std::to_string(board_.errors().size()) + "\n";
+    prom::Exposition out;
+    pool_.write_metrics(out);
+    out.single("gantry_config_errors", "gauge", "Manifests or objects that could not be read (the last good config serves).",
+               static_cast<uint64_t>(board_.errors().size()));
     auto [version, at] = board_.published();
-    out += "# TYPE gantry_snapshot_version gauge\ngantry_snapshot_version " + std::to_string(version) + "\n";
-    out += "# TYPE gantry_snapshot_published_timestamp_seconds gauge\ngantry_snapshot_published_timestamp_seconds " +
-           std::to_string(at) + "\n";
-    out += "# TYPE gantry_translations_total counter\ngantry_translations_total " + std::to_string(board_.translations()) + "\n";
-    out += "# TYPE gantry_route_translations_total counter\ngantry_route_translations_total " +
-           std::to_string(board_.route_translations()) + "\n";
-    out += "# TYPE gantry_endpoint_updates_total counter\ngantry_endpoint_updates_total " +
-           std::to_string(board_.endpoint_updates()) + "\n";
+    out.single("gantry_snapshot_version", "gauge", "The version of the snapshot the workers serve.", version);
+    out.single("gantry_snapshot_published_timestamp_seconds", "gauge", "When the live snapshot was published (Unix time).",
+               at);
+    out.single("gantry_snapshot_publishes_total", "counter", "Snapshots published to the workers.", board_.publishes());
+    out.single("gantry_translations_total", "counter", "Translations of the object store into a snapshot.",
+               board_.translations());
+    out.single("gantry_route_translations_total", "counter",
+               "Translations that redid only the changed HTTPRoutes (counted in gantry_translations_total too).",
+               board_.route_translations());
+    out.single("gantry_endpoint_updates_total", "counter", "Snapshots that changed only endpoints (EndpointSlices).",
+               board_.endpoint_updates());
+    out.family("gantry_translation_duration_seconds", "histogram",
+               "Time to make a snapshot from the changes seen: source scan and translation.");
+    out.histogram("gantry_translation_duration_seconds", {}, board_.translation_seconds());
+    std::string& text = out.text();
     {
       std::lock_guard lock(more_mutex_);
-      if (more_metrics_) out += more_metrics_();
+      if (more_metrics_) text += more_metrics_();
     }
-    res.set_content(out, "text/plain; version=0.0.4");
+    res.set_content(text, "text/plain; version=0.0.4");
   });
   if (!server_->bind_to_port(host.c_str(), port)) return Error{"--admin: cannot listen on " + address};
   thread_ = std::thread([this] { server_->listen_after_bind(); });

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <utility>
@@ -12,6 +13,7 @@
 
 #include <boost/json/array.hpp>
 
+#include "gantry/common/prometheus.h"
 #include "gantry/common/result.h"
 #include "gantry/controller/translate/translator.h"
 #include "gantry/proxy/worker_pool.h"
@@ -47,12 +49,20 @@ class StatusBoard {
   uint64_t endpoint_updates() const { return endpoint_updates_.load(std::memory_order_relaxed); }
   // The live snapshot's version and when it was published (Unix seconds); 0 before the first.
   std::pair<uint64_t, double> published() const;
+  uint64_t publishes() const;
+  // How long a snapshot took to make (translation, or endpoints only), source scan included.
+  void observe_translation(std::chrono::steady_clock::duration took);
+  prom::Histogram translation_seconds() const;
 
  private:
   std::atomic<uint64_t> translations_{0}, route_translations_{0}, endpoint_updates_{0};
   double published_at_ = 0;
+  uint64_t publishes_ = 0;
+  prom::Histogram translation_seconds_;
   mutable std::mutex mutex_;
   std::shared_ptr<const controller::StatusItems> status_;
+  // status_ with its shadowed rules marked, made from marked_from_ when first asked for.
+  mutable std::shared_ptr<const controller::StatusItems> marked_from_, marked_;
   routing::SnapshotPtr snapshot_;
   std::vector<std::string> errors_;
 };

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "gantry/common/log.h"
+#include "gantry/common/prometheus.h"
 #include "gantry/controller/sources/cluster_resources.h"
 #include "gantry/controller/sources/kube_client.h"
 
@@ -64,16 +65,18 @@ std::string cluster_metrics(const Cluster& c) {
   const auto* w = c.writer.get();
   const auto* e = c.elector.get();
   const auto* s = c.source.get();
-  auto line = [](const char* name, const char* type, uint64_t v) {
-    return std::string("# TYPE ") + name + " " + type + "\n" + name + " " + std::to_string(v) + "\n";
-  };
-  return line("gantry_status_writes_total", "counter", w->writes()) +
-         line("gantry_status_write_conflicts_total", "counter", w->conflicts()) +
-         line("gantry_status_write_failures_total", "counter", w->failures()) +
-         line("gantry_status_writes_pending", "gauge", w->pending()) +
-         line("gantry_status_only_events_total", "counter", s->status_events()) +
-         line("gantry_leader", "gauge", w->leading() ? 1 : 0) +
-         line("gantry_leader_transitions_total", "counter", e ? e->transitions() : 0);
+  prom::Exposition out;
+  out.single("gantry_status_writes_total", "counter", "Status subresource writes to the API server.", w->writes());
+  out.single("gantry_status_write_conflicts_total", "counter", "Status writes refused with 409 Conflict (then retried).",
+             w->conflicts());
+  out.single("gantry_status_write_failures_total", "counter", "Status writes that failed otherwise.", w->failures());
+  out.single("gantry_status_writes_pending", "gauge", "Objects whose status is waiting to be written.", w->pending());
+  out.single("gantry_status_only_events_total", "counter", "Watch events that changed only an object's status.",
+             s->status_events());
+  out.single("gantry_leader", "gauge", "1 while this replica holds the leader lease.", uint64_t{w->leading() ? 1u : 0u});
+  out.single("gantry_leader_transitions_total", "counter", "Times this replica gained or lost the lease.",
+             e ? e->transitions() : uint64_t{0});
+  return std::move(out.text());
 }
 
 }  // namespace gantry::cmd

@@ -89,6 +89,16 @@ those the API server holds, watched, with their status written back.
 usage: gantry translate --manifests PATH... [--controller-name NAME] [--ingress-class NAME] [--ingress-http ...]
                         [--ingress-https ...] [--port-map ...] [--address-pool ...]
   prints the routing snapshot and every object's status as YAML, then exits
+
+usage: gantry explain --manifests PATH... --url URL [-H 'Name: value']... [--method M] [--output json]
+  which listener, Gateway listener, route rule and backends would serve the request, what the
+  filters make of it (redirect Location, rewritten path and Host), the routes that came close
+  and why each lost, and the routes whose attachment was refused; same translate flags
+
+usage: gantry diff --manifests OLD... --against NEW...
+  what the change from OLD to NEW does to routing: listeners, hosts and routes added, removed
+  and changed, requests derived from the routes' matches that now go elsewhere, and status
+  conditions that change; exits 0 when nothing changed, 1 when something did
 )";
 }
 

@@ -2,6 +2,7 @@
 #include <string>
 #include <vector>
 
+#include "explain.h"
 #include "flags.h"
 #include "serve.h"
 
@@ -13,6 +14,8 @@ void usage(std::ostream& out) {
   out << "usage: gantry <command> [flags]\n\n"
          "  serve       serve manifests, reload on change (gantry serve --help)\n"
          "  translate   print the snapshot and every object's status as YAML, then exit\n"
+         "  explain     which listener, route and backend would serve a URL, and why others did not\n"
+         "  diff        what a change of manifests does to routing (exit 1 when anything changes)\n"
          "  version     print the version\n";
 }
 
@@ -33,6 +36,8 @@ int main(int argc, char** argv) {
     usage(std::cout);
     return 0;
   }
+  if (command == "explain") return gantry::cmd::run_explain(args);
+  if (command == "diff") return gantry::cmd::run_diff(args);
   if (command != "serve" && command != "translate") {
     std::cerr << "gantry: unknown command '" << command << "'\n";
     usage(std::cerr);

@@ -85,6 +85,7 @@ void Reconciler::publish(routing::Snapshot snapshot, std::shared_ptr<const contr
                          std::chrono::steady_clock::time_point started) {
   snapshot.version = ++version_;
   auto built = std::chrono::steady_clock::now();
+  board_.observe_translation(built - started);
   auto ptr = std::make_shared<const routing::Snapshot>(std::move(snapshot));
   // Whatever is freed here (the snapshot two publishes back, the old status) is freed
   // after the new one is out: a large table takes milliseconds to free.

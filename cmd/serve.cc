@@ -43,7 +43,8 @@ int run_translate(const Flags& flags) {
   for (const auto& e : report.errors) std::cerr << e << "\n";
   controller::TranslateResult result = controller::translate(source.store(), flags.translate);
   json::object out{{"snapshot", controller::snapshot_to_json(result.snapshot)},
-                   {"status", status_list(controller::to_array(result.status))}};
+                   {"status", status_list(controller::to_array(
+                                  controller::mark_shadowed(result.status, *result.snapshot.listeners)))}};
   std::cout << controller::to_yaml(out);
   return report.errors.empty() ? 0 : 1;
 }

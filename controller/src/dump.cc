@@ -282,4 +282,9 @@ std::string to_yaml(const json::value& value) {
   return std::string(out.c_str()) + "\n";
 }
 
+boost::json::object route_to_json(const routing::Route& route, const routing::Snapshot& snapshot) {
+  ClusterNames names{snapshot, {}};
+  return route_json(route, names);
+}
+
 }  // namespace gantry::controller

@@ -52,32 +52,7 @@ ProxyError upstream_error(const error_code& ec) {
 // URLRewrite: the Host and the path (the query stays).
 void rewrite_url(const routing::UrlRewrite& rw, const routing::Route& route, Request& req) {
   if (!rw.hostname.empty()) req.set(http::field::host, rw.hostname);
-  if (rw.path.type == routing::PathModifierType::None) return;
-  std::string_view path, query;
-  routing::split_target(req.target(), path, query);
-  if (rw.path.type == routing::PathModifierType::RegexReplace) {
-    // nginx `rewrite ... break`: the replacement is the new path; the query is kept,
-    // after the replacement's own when it has one.
-    if (!route.match.path.regex) return;
-    auto replaced = routing::regex_replace_path(*route.match.path.regex, rw.path.value, path);
-    if (!replaced) return;
-    if (!query.empty()) {
-      *replaced += replaced->find('?') == std::string::npos ? '?' : '&';
-      *replaced += query;
-    }
-    if (replaced->empty() || replaced->front() != '/') replaced->insert(replaced->begin(), '/');
-    req.target(*replaced);
-    return;
-  }
-  std::string_view prefix = route.match.path.type == routing::PathMatchType::PathPrefix
-                                ? std::string_view(route.match.path.value)
-                                : std::string_view{};
-  std::string target = routing::modify_path(rw.path, prefix, path);
-  if (!query.empty()) {
-    target += '?';
-    target += query;
-  }
-  req.target(target);
+  if (auto target = routing::rewrite_target(rw.path, route.match.path, req.target())) req.target(*target);
 }
 
 }  // namespace
@@ -210,7 +185,9 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     }
   };
   auto failed = [&] {
-    if (pool.record_failure(*health, plan.cluster, Clock::now())) worker_.note_ejection(*health);
+    if (!pool.record_failure(*health, plan.cluster, Clock::now())) return;
+    worker_.note_ejection(*health);
+    if (plan.backend_stats) plan.backend_stats->ejections.add();
   };
   set_key();
   // A connect failure, or a connection lost before any response byte of an idempotent
@@ -270,20 +247,20 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     if (!fresh_only) conn = pool.acquire(*st);
     if (conn) {
       reused = true;
-      worker_.counters().upstream_reuses.fetch_add(1, std::memory_order_relaxed);
+      if (plan.backend_stats) plan.backend_stats->reuses.add();
     } else {
       if (!pool.may_open(*st)) {
         // Circuit breaking: an endpoint this worker already holds its cap of connections
         // to gets no more; another endpoint may take the request, else it is 503 at once.
-        worker_.counters().upstream_overflows.fetch_add(1, std::memory_order_relaxed);
+        if (plan.backend_stats) plan.backend_stats->overflows.add();
         if (other_endpoint()) continue;
         co_return co_await send_error(ProxyError::NoEndpoint, "connection limit of " + std::string(key) + " reached");
       }
-      conn = std::make_unique<UpstreamConnection>(worker_.ioc(), *st);
-      worker_.counters().upstream_connects.fetch_add(1, std::memory_order_relaxed);
+      conn = std::make_unique<UpstreamConnection>(worker_.ioc(), *st, plan.backend_stats);
       error_code ec = co_await connect(*conn, *ep, bounded(connect_timeout),
                                        route.upstream_tls ? worker_.upstream_tls() : nullptr, sni);
       if (ec) {
+        if (plan.backend_stats) plan.backend_stats->connect_failures.add();
         failed();
         if (co_await may_retry(false)) continue;
         if (!timed_out && other_endpoint()) continue;  // nothing was sent: safe for any request
@@ -394,7 +371,6 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   Response& res = rp->get();
   const unsigned status = res.result_int();
   const bool upstream_keep_alive = rp->keep_alive();
-  worker_.counters().count_response(status);
   log_.status = status;
 
   if (status == 101 && upgrade) {

@@ -58,12 +58,12 @@ void Session::launch_mirrors(std::vector<MirrorCopy>& copies, const BodyTap* bod
   for (MirrorCopy& c : copies) {
     if (!c.body) body = nullptr;  // mirror-request-body: off
     if ((body && body->overflow) || g_mirrors_in_flight >= kMaxMirrorsInFlight) {
-      worker_.counters().mirrors_skipped.fetch_add(1, std::memory_order_relaxed);
+      worker_.counters().mirrors_skipped.add();
       continue;
     }
     if (body) c.request->body() = body->data;
     c.request->prepare_payload();
-    worker_.counters().mirrors_sent.fetch_add(1, std::memory_order_relaxed);
+    worker_.counters().mirrors_sent.add();
     asio::co_spawn(worker_.ioc(),
                    send_copy(worker_.ioc(), std::move(c.endpoint), std::move(c.request), worker_.options().response_timeout),
                    asio::detached);

@@ -36,8 +36,8 @@ std::optional<ProxyError> read_error(const error_code& ec) {
 
 }  // namespace
 
-Session::Session(Worker& worker, tcp::socket socket, std::string listener)
-    : worker_(worker), stream_(std::move(socket)), listener_(std::move(listener)) {
+Session::Session(Worker& worker, tcp::socket socket, std::string listener, ListenerStats* stats)
+    : worker_(worker), stream_(std::move(socket)), listener_(std::move(listener)), listener_stats_(stats) {
   error_code ec;
   auto remote = stream_.socket().remote_endpoint(ec);
   if (!ec) {
@@ -52,10 +52,11 @@ Session::Session(Worker& worker, tcp::socket socket, std::string listener)
     }
   }
   worker_.add_session(this);
-  worker_.counters().connections.fetch_add(1, std::memory_order_relaxed);
+  listener_stats_->accepted.add();
 }
 
 Session::~Session() {
+  listener_stats_->closed.add();
   worker_.remove_session(this);
   if (relay_) worker_.give_relay_buffer(std::move(relay_));
 }
@@ -80,8 +81,9 @@ awaitable<bool> Session::handshake() {
   // A client that connects and never finishes the handshake is cut off like a slow header.
   stream_.expires_after(worker_.options().header_timeout);
   auto [ec] = co_await stream_.tls().async_handshake(asio::ssl::stream_base::server, use_nothrow);
+  listener_stats_->tls_handshakes.add();
   if (ec) {
-    worker_.counters().tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+    listener_stats_->tls_failures.add();
     co_return false;
   }
   char sni_buf[256];
@@ -94,7 +96,7 @@ awaitable<void> Session::run() {
   if (co_await handshake()) {
     for (;;) {
       const bool more = co_await serve_one();
-      log_request();
+      finish_request();
       if (!more || closing()) break;
     }
   }
@@ -133,7 +135,6 @@ awaitable<bool> Session::send_error(ProxyError error, std::string_view detail) {
   res.keep_alive(keep);
   res.prepare_payload();
   if (parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head) res.body().clear();
-  worker_.counters().count_response(status);
   stream_.expires_after(worker_.options().write_timeout);
   auto [ec, n] = co_await http::async_write(stream_, res, use_nothrow);
   co_return keep && !ec;
@@ -202,7 +203,7 @@ awaitable<bool> Session::serve_one() {
     if (auto error = read_error(ec)) co_await send_error(*error, *error == ProxyError::BadRequest ? detail : std::string_view{});
     co_return false;
   }
-  worker_.counters().requests.fetch_add(1, std::memory_order_relaxed);
+  worker_.counters().requests.add();
 
   Request& req = parser_->get();
   log_.begin();
@@ -264,6 +265,7 @@ awaitable<bool> Session::serve_one() {
   const routing::ListenerScope* scope = nullptr;
   const routing::Route* route = listener ? routing::match_route(*listener, host, view, &scope) : nullptr;
   if (!route) co_return co_await send_error(ProxyError::NoRoute, {});
+  log_.route_stats = worker_.stats().route(*route);
   if (logging) {
     log_.route = route->source.ns;
     log_.route += '/';
@@ -287,7 +289,6 @@ awaitable<bool> Session::serve_one() {
     bool keep = parser_->is_done() && parser_->get().keep_alive() && !closing();
     res.keep_alive(keep);
     log_.status = res.result_int();
-    worker_.counters().count_response(res.result_int());
     stream_.expires_after(worker_.options().write_timeout);
     auto [wec, wn] = co_await http::async_write(stream_, res, use_nothrow);
     co_return keep && !wec;
@@ -301,15 +302,30 @@ awaitable<bool> Session::serve_one() {
   if (cluster_index == routing::kInvalidCluster) co_return co_await send_error(ProxyError::InvalidBackend, {});
   const routing::Cluster& cluster = snap->clusters[cluster_index];
   if (logging) log_.backend = cluster.name;
+  BackendStats* backend_stats = worker_.stats().backend(*snap, cluster_index);
+  log_.backend_stats = backend_stats;
   if (cluster.endpoints.empty()) co_return co_await send_error(ProxyError::NoEndpoint, cluster.name);
   const routing::Endpoint& endpoint = worker_.upstreams().choose(cluster, worker_.next_endpoint(cluster_index));
-  co_return co_await forward(endpoint, Plan{route, backend_filters, &cluster, cluster_index});
+  co_return co_await forward(endpoint, Plan{route, backend_filters, &cluster, cluster_index, backend_stats});
+}
+
+void Session::finish_request() {
+  if (!log_.active) return;
+  log_.active = false;
+  if (log_.status) worker_.counters().count_response(log_.status);
+  if (RouteStats* r = log_.route_stats) {
+    if (log_.status) count_class(worker_.stats().responses(*r, log_.backend_stats).responses, log_.status);
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - log_.start).count();
+    r->duration.observe_us(static_cast<uint64_t>(us));
+    if (log_.upstream_us >= 0) r->upstream.observe_us(static_cast<uint64_t>(log_.upstream_us));
+    r->bytes_in.add(log_.bytes_in);
+    r->bytes_out.add(log_.bytes_out);
+    if (log_.retries) r->retries.add(log_.retries);
+  }
+  if (worker_.access_log_on()) log_request();
 }
 
 void Session::log_request() {
-  if (!log_.active) return;
-  log_.active = false;
-  if (!worker_.access_log_on()) return;
   std::string& out = worker_.log_batch();
   auto field = [&](const char* name, std::string_view value) {
     out += name;
@@ -384,7 +400,6 @@ awaitable<bool> Session::send_redirect(const routing::Redirect& redirect, const 
   bool keep = parser_->is_done() && req.keep_alive() && !closing();
   res.keep_alive(keep);
   log_.status = redirect.status;
-  worker_.counters().count_response(redirect.status);
   stream_.expires_after(worker_.options().write_timeout);
   auto [ec, n] = co_await http::async_write(stream_, res, use_nothrow);
   co_return keep && !ec;

@@ -17,7 +17,8 @@ namespace gantry::proxy {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Worker& worker, tcp::socket socket, std::string listener);
+  // `stats`: the listener's series, which counts the connection as active until it ends.
+  Session(Worker& worker, tcp::socket socket, std::string listener, ListenerStats* stats);
   ~Session();
 
   awaitable<void> run();
@@ -52,6 +53,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const routing::Filters* backend_filters = nullptr;
     const routing::Cluster* cluster = nullptr;  // for a second try on another endpoint
     uint32_t cluster_index = 0;
+    BackendStats* backend_stats = nullptr;
   };
   // Source ranges, the body limit: what a route refuses before anything goes upstream.
   std::optional<ProxyError> refused_by(const routing::Route& route);
@@ -70,7 +72,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // Sends the copies, with `body` when the request had one; empties `copies`.
   void launch_mirrors(std::vector<MirrorCopy>& copies, const BodyTap* body);
   awaitable<bool> send_error(ProxyError error, std::string_view detail);
-  // The access log's line for the request just served (nothing when none was begun).
+  // The request just served (nothing when none was begun): counted in the metrics, and
+  // its access log line written.
+  void finish_request();
   void log_request();
   awaitable<void> tunnel(UpstreamConnection& upstream);
 
@@ -84,6 +88,7 @@ class Session : public std::enable_shared_from_this<Session> {
   MaybeTlsStream stream_;
   beast::flat_buffer buffer_;
   std::string listener_;
+  ListenerStats* listener_stats_;
   std::string client_ip_;
   std::array<uint8_t, 16> client_addr_{};  // network order; 4 or 16 bytes used
   uint8_t client_addr_len_ = 0;
@@ -101,6 +106,8 @@ class Session : public std::enable_shared_from_this<Session> {
     int64_t upstream_us = -1;  // request sent to response head read, of the last try
     uint32_t retries = 0;
     std::string method, authority, path, route, backend, upstream, request_id;
+    RouteStats* route_stats = nullptr;  // the route and backend that served it, if any
+    BackendStats* backend_stats = nullptr;
     void begin() {
       active = true;
       at = std::chrono::system_clock::now();
@@ -109,6 +116,8 @@ class Session : public std::enable_shared_from_this<Session> {
       bytes_in = bytes_out = 0;
       upstream_us = -1;
       retries = 0;
+      route_stats = nullptr;
+      backend_stats = nullptr;
       for (std::string* s : {&method, &authority, &path, &route, &backend, &upstream, &request_id}) s->clear();
     }
   };

@@ -1,4 +1,5 @@
 #include "upstream_pool.h"
+#include "stats.h"
 
 #include <sys/socket.h>
 
@@ -19,12 +20,20 @@ bool still_open(UpstreamConnection& c) {
 
 }  // namespace
 
-UpstreamConnection::UpstreamConnection(asio::io_context& ioc, EndpointState& o) : stream(ioc), owner(&o) {
+UpstreamConnection::UpstreamConnection(asio::io_context& ioc, EndpointState& o, BackendStats* s)
+    : stream(ioc), owner(&o), stats(s) {
   buffer.reserve(16 * 1024);
   ++owner->open;
+  if (stats) {
+    stats->connects.add();
+    stats->opened.add();
+  }
 }
 
-UpstreamConnection::~UpstreamConnection() { --owner->open; }
+UpstreamConnection::~UpstreamConnection() {
+  --owner->open;
+  if (stats) stats->closed.add();
+}
 
 std::string_view endpoint_key(const routing::Endpoint& ep, char* buf, size_t cap) {
   int n = std::snprintf(buf, cap, "%s:%u", ep.host.c_str(), static_cast<unsigned>(ep.port));

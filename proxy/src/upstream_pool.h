@@ -21,11 +21,13 @@ namespace gantry::proxy {
 using Clock = std::chrono::steady_clock;
 
 struct EndpointState;
+struct BackendStats;
 
 struct UpstreamConnection {
   // Reads take what the buffer has room for: room for a full relay chunk keeps large
   // bodies moving in few syscalls. `owner` counts it as open until it is destroyed.
-  UpstreamConnection(asio::io_context& ioc, EndpointState& owner);
+  // `stats`: the backend it was opened for, which counts it as active until then.
+  UpstreamConnection(asio::io_context& ioc, EndpointState& owner, BackendStats* stats = nullptr);
   ~UpstreamConnection();
   UpstreamConnection(const UpstreamConnection&) = delete;
   UpstreamConnection& operator=(const UpstreamConnection&) = delete;
@@ -33,6 +35,7 @@ struct UpstreamConnection {
   beast::flat_buffer buffer;
   Clock::time_point idle_since;
   EndpointState* owner;
+  BackendStats* stats;
 };
 
 using UpstreamPtr = std::unique_ptr<UpstreamConnection>;

@@ -66,7 +66,6 @@ void Worker::give_relay_buffer(std::unique_ptr<char[]> buf) {
 }
 
 void Worker::note_ejection(const EndpointState& st) {
-  counters_.upstream_ejections.fetch_add(1, std::memory_order_relaxed);
   const auto now = Clock::now();
   std::lock_guard lock(ejected_mutex_);
   std::erase_if(ejected_, [now](const auto& e) { return e.second.first <= now; });
@@ -124,12 +123,14 @@ void Worker::apply(routing::SnapshotPtr snapshot, std::shared_ptr<const TlsConte
   acceptors_ = std::move(next);
   pinned_ = std::make_shared<const PinnedSnapshot>(PinnedSnapshot{std::move(snapshot), std::move(tls)});
   rr_.assign(pinned_->snapshot->clusters.size(), 0);
+  stats_.on_snapshot(*pinned_->snapshot);
   upstreams_.prune(Clock::now());
   unbound_.store(unbound, std::memory_order_release);
   applied_version_.store(version, std::memory_order_release);
 }
 
 awaitable<void> Worker::accept_loop(std::shared_ptr<tcp::acceptor> acceptor, std::string listener) {
+  ListenerStats* stats = stats_.listener(listener);
   for (;;) {
     auto [ec, socket] = co_await acceptor->async_accept(use_nothrow);
     if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
@@ -143,7 +144,7 @@ awaitable<void> Worker::accept_loop(std::shared_ptr<tcp::acceptor> acceptor, std
     if (options_.max_connections && sessions_.size() >= options_.max_connections) {
       // Refused cleanly: a plain listener says why in one non-blocking write (a TLS one
       // could not read it), and the socket closes; the worker's memory stays bounded.
-      counters_.connections_refused.fetch_add(1, std::memory_order_relaxed);
+      stats->refused.add();
       if (!listener_tls(listener)) {
         static constexpr std::string_view kBusy =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 29\r\n"
@@ -155,7 +156,7 @@ awaitable<void> Worker::accept_loop(std::shared_ptr<tcp::acceptor> acceptor, std
       continue;
     }
     socket.set_option(tcp::no_delay(true), ignored);
-    auto session = std::make_shared<Session>(*this, std::move(socket), listener);
+    auto session = std::make_shared<Session>(*this, std::move(socket), listener, stats);
     asio::co_spawn(ioc_, session->run(), asio::detached);
   }
 }

@@ -21,6 +21,7 @@
 #include "gantry/routing/weighted_pick.h"
 #include "gantry/tls/client_context.h"
 #include "access_log.h"
+#include "stats.h"
 #include "tls_contexts.h"
 #include "upstream_pool.h"
 
@@ -36,15 +37,11 @@ struct PinnedSnapshot {
 };
 using PinnedPtr = std::shared_ptr<const PinnedSnapshot>;
 
+// What has no route or backend of its own: every request and response, mirrors.
 struct WorkerCounters {
-  std::atomic<uint64_t> connections{0}, requests{0}, upstream_connects{0}, upstream_reuses{0};
-  std::atomic<uint64_t> mirrors_sent{0}, mirrors_skipped{0}, tls_handshake_failures{0}, connections_refused{0};
-  std::atomic<uint64_t> upstream_overflows{0}, upstream_ejections{0};
-  std::atomic<uint64_t> responses[6] = {};
-  void count_response(unsigned status) {
-    unsigned cls = status / 100;
-    if (cls < 6) responses[cls].fetch_add(1, std::memory_order_relaxed);
-  }
+  LocalCounter requests, mirrors_sent, mirrors_skipped;
+  ClassCounters responses;
+  void count_response(unsigned status) { count_class(responses, status); }
 };
 
 class Worker {
@@ -67,6 +64,9 @@ class Worker {
   uint64_t applied_version() const { return applied_version_.load(std::memory_order_acquire); }
   size_t unbound() const { return unbound_.load(std::memory_order_acquire); }
   WorkerCounters& counters() { return counters_; }
+  const WorkerCounters& counters() const { return counters_; }
+  WorkerStats& stats() { return stats_; }
+  const WorkerStats& stats() const { return stats_; }
 
   // Used by sessions on this worker's thread.
   asio::io_context& ioc() { return ioc_; }
@@ -108,6 +108,8 @@ class Worker {
   // Declared before the io_context, so destroyed after it: its destruction destroys the
   // sessions still suspended in it (a drain that timed out), and each tells these that it
   // closed (its session set, relay buffer, and upstream connections' endpoint states).
+  // The statistics go last of all: upstream connections count themselves closed in them.
+  WorkerStats stats_;
   UpstreamPool upstreams_;
   std::unordered_set<Session*> sessions_;
   std::vector<std::unique_ptr<char[]>> relay_free_;

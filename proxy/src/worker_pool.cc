@@ -117,30 +117,6 @@ std::vector<std::string> WorkerPool::bind_errors() const {
   return out;
 }
 
-Counters WorkerPool::counters() const {
-  Counters c;
-  c.tls_contexts_built = tls_built_.load(std::memory_order_relaxed);
-  if (access_log_) {
-    c.access_log_lines = access_log_->written();
-    c.access_log_dropped = access_log_->dropped();
-  }
-  for (const auto& w : workers_) {
-    auto& wc = w->counters();
-    c.connections += wc.connections.load(std::memory_order_relaxed);
-    c.requests += wc.requests.load(std::memory_order_relaxed);
-    c.upstream_connects += wc.upstream_connects.load(std::memory_order_relaxed);
-    c.upstream_reuses += wc.upstream_reuses.load(std::memory_order_relaxed);
-    c.mirrors_sent += wc.mirrors_sent.load(std::memory_order_relaxed);
-    c.mirrors_skipped += wc.mirrors_skipped.load(std::memory_order_relaxed);
-    c.tls_handshake_failures += wc.tls_handshake_failures.load(std::memory_order_relaxed);
-    c.connections_refused += wc.connections_refused.load(std::memory_order_relaxed);
-    c.upstream_overflows += wc.upstream_overflows.load(std::memory_order_relaxed);
-    c.upstream_ejections += wc.upstream_ejections.load(std::memory_order_relaxed);
-    for (int i = 0; i < 6; ++i) c.responses[i] += wc.responses[i].load(std::memory_order_relaxed);
-  }
-  return c;
-}
-
 std::vector<EjectedEndpoint> WorkerPool::ejected() const {
   std::vector<EjectedEndpoint> out;
   for (const auto& w : workers_) {

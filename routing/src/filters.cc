@@ -1,10 +1,39 @@
 #include "gantry/routing/filters.h"
+#include "gantry/routing/path_match.h"
+#include "gantry/routing/request_view.h"
 
 #include <re2/re2.h>
 
 #include <algorithm>
 
 namespace gantry::routing {
+
+std::optional<std::string> rewrite_target(const PathModifier& m, const PathMatch& route_path, std::string_view target) {
+  if (m.type == PathModifierType::None) return std::nullopt;
+  std::string_view path, query;
+  split_target(target, path, query);
+  if (m.type == PathModifierType::RegexReplace) {
+    // nginx `rewrite ... break`: the replacement is the new path; the query is kept,
+    // after the replacement's own when it has one.
+    if (!route_path.regex) return std::nullopt;
+    auto replaced = regex_replace_path(*route_path.regex, m.value, path);
+    if (!replaced) return std::nullopt;
+    if (!query.empty()) {
+      *replaced += replaced->find('?') == std::string::npos ? '?' : '&';
+      *replaced += query;
+    }
+    if (replaced->empty() || replaced->front() != '/') replaced->insert(replaced->begin(), '/');
+    return replaced;
+  }
+  std::string_view prefix =
+      route_path.type == PathMatchType::PathPrefix ? std::string_view(route_path.value) : std::string_view{};
+  std::string out = modify_path(m, prefix, path);
+  if (!query.empty()) {
+    out += '?';
+    out += query;
+  }
+  return out;
+}
 namespace {
 
 std::string_view trim_trailing_slash(std::string_view s) {

@@ -111,7 +111,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::weak_ptr<proxy::Session> alive;
   ioc.restart();  // run out of work by the last input, it counts as stopped
   {
-    auto session = std::make_shared<proxy::Session>(world->worker, std::move(socket), world->listener);
+    auto session = std::make_shared<proxy::Session>(world->worker, std::move(socket), world->listener,
+                                                   world->worker.stats().listener(world->listener));
     alive = session;
     proxy::asio::co_spawn(ioc, session->run(), proxy::asio::detached);
     ioc.poll();  // the coroutine starts and holds its session (as when the worker accepts)

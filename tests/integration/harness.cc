@@ -1,5 +1,7 @@
 #include "harness.h"
 
+#include "../support/prom_text.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -280,9 +282,11 @@ std::string Gantry::admin_get(const std::string& path) const {
 }
 
 uint64_t Gantry::metric(const std::string& name) const {
-  std::string m = admin_get("/metrics");
-  auto at = m.find("\n" + name + " ");
-  return at == std::string::npos ? ~0ull : std::strtoull(m.c_str() + at + name.size() + 2, nullptr, 10);
+  PromScrape scrape = parse_prom(admin_get("/metrics"));
+  bool found = false;
+  for (const auto& [family, f] : scrape.families)
+    for (const auto& sample : f.samples) found = found || sample.name == name;
+  return found ? static_cast<uint64_t>(scrape.sum(name)) : ~0ull;
 }
 
 CommandResult curl(uint16_t port, const std::string& host, const std::string& path, const std::string& args) {

@@ -92,7 +92,7 @@ struct Gantry {
   bool wait_ready(std::chrono::milliseconds timeout = 10s);
   std::string log() const;
   std::string admin_get(const std::string& path) const;  // body, "" on failure
-  uint64_t metric(const std::string& name) const;        // an unlabelled /metrics sample; ~0 if absent
+  uint64_t metric(const std::string& name) const;        // a /metrics sample summed over its labels; ~0 if absent
   uint16_t port;
   uint16_t admin;
   std::filesystem::path log_path;

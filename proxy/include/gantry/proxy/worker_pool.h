@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "gantry/common/prometheus.h"
 #include "gantry/proxy/options.h"
 #include "gantry/routing/snapshot.h"
 
@@ -20,23 +21,6 @@ namespace gantry::proxy {
 class Worker;
 class TlsContexts;
 class AccessLog;
-
-struct Counters {
-  uint64_t connections = 0;
-  uint64_t requests = 0;
-  uint64_t responses[6] = {};  // by class: [1]=1xx ... [5]=5xx
-  uint64_t upstream_connects = 0;
-  uint64_t upstream_reuses = 0;
-  uint64_t mirrors_sent = 0;     // RequestMirror copies sent
-  uint64_t mirrors_skipped = 0;  // not sent: body over the bound, or too many in flight
-  uint64_t tls_handshake_failures = 0;
-  uint64_t connections_refused = 0;  // over --max-connections
-  uint64_t upstream_overflows = 0;   // refused: the endpoint's connection cap was reached
-  uint64_t upstream_ejections = 0;   // outlier detection
-  uint64_t access_log_lines = 0;     // written to the sink
-  uint64_t access_log_dropped = 0;   // lost: the sink was too slow
-  uint64_t tls_contexts_built = 0;  // certificate contexts made from PEM (unchanged ones are reused)
-};
 
 // An endpoint that outlier detection has taken out of one worker's rotation.
 struct EjectedEndpoint {
@@ -66,7 +50,8 @@ class WorkerPool {
   // True once every worker has switched to the newest snapshot (bound or not).
   bool caught_up() const;
   std::vector<std::string> bind_errors() const;
-  Counters counters() const;
+  // The data plane's metric families (metrics.cc), each worker's series summed.
+  void write_metrics(prom::Exposition& out) const;
   std::vector<EjectedEndpoint> ejected() const;
 
  private:

@@ -125,6 +125,12 @@ std::string modify_path(const PathModifier& m, std::string_view matched_prefix, 
 // whole `path`); nullopt when it does not match.
 std::optional<std::string> regex_replace_path(const re2::RE2& re, std::string_view tmpl, std::string_view path);
 
+// The request target after a URLRewrite's path, its query kept; nullopt when the path stays
+// (no path modifier, or a RegexReplace whose regex does not hold). `route_path` is the
+// matched route's path match: its prefix or regex is what the modifier refers to.
+struct PathMatch;
+std::optional<std::string> rewrite_target(const PathModifier& m, const PathMatch& route_path, std::string_view target);
+
 // "$request_uri" in a mirror or redirect template replaced by the request's target; for
 // redirects also "$scheme" and "$host".
 std::string expand_template(std::string_view tmpl, std::string_view scheme, std::string_view host,

@@ -88,4 +88,10 @@ size_t refresh_endpoints(const ObjectStore& store, routing::Snapshot& snapshot);
 StatusItems mark_unbound(StatusItems status, const routing::Listeners& listeners,
                          const std::map<std::string, std::string>& failures);
 
+// Route rules no request can reach (an earlier rule matches all their requests), by
+// "Kind/namespace/name", one message each; and `status` with them reported: a
+// gantry.dev/ShadowedRules condition on each HTTPRoute parent, a warning on an Ingress.
+std::map<std::string, std::vector<std::string>> shadowed_rules(const routing::Listeners& listeners);
+StatusItems mark_shadowed(StatusItems status, const routing::Listeners& listeners);
+
 }  // namespace gantry::controller

@@ -165,6 +165,8 @@ if os.path.exists("translate.csv"):
 
 def target(name, ok, detail):
     return f"| {name} | {'met' if ok else ('not yet' if ok is None else 'not met')} | {detail} |"
+import observability_report
+out += [""] + observability_report.section()
 out.append("\n## Targets\n")
 out.append("| target | result | measured |")
 out.append("|---|---|---|")

@@ -1,5 +1,7 @@
 #include "session.h"
 
+#include <charconv>
+
 #include <boost/beast/http/string_body.hpp>
 
 #include <cstdio>
@@ -234,9 +236,12 @@ awaitable<bool> Session::serve_one() {
   if (auto id = req.find("x-request-id"); id != req.end()) {
     if (logging) log_.request_id = id->value();
   } else {
-    char buf[33];
-    std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(worker_.random()),
-                  static_cast<unsigned long long>(worker_.random()));
+    static constexpr char kHex[] = "0123456789abcdef";
+    char buf[32];
+    for (int half = 0; half < 2; ++half) {
+      uint64_t r = worker_.random();
+      for (int i = 0; i < 16; ++i, r >>= 4) buf[half * 16 + i] = kHex[r & 15];
+    }
     const std::string_view made(buf, 32);
     req.set("x-request-id", made);
     if (logging) log_.request_id = made;
@@ -266,13 +271,7 @@ awaitable<bool> Session::serve_one() {
   const routing::Route* route = listener ? routing::match_route(*listener, host, view, &scope) : nullptr;
   if (!route) co_return co_await send_error(ProxyError::NoRoute, {});
   log_.route_stats = worker_.stats().route(*route);
-  if (logging) {
-    log_.route = route->source.ns;
-    log_.route += '/';
-    log_.route += route->source.name;
-    log_.route += '/';
-    log_.route += std::to_string(route->source.rule);
-  }
+  if (logging) log_.route = log_.route_stats->name;  // "namespace/name/rule"
 
   int pick = routing::pick_weighted(route->backends, route->total_weight, worker_.random());
   const routing::WeightedCluster* backend = pick < 0 ? nullptr : &route->backends[pick];
@@ -313,19 +312,36 @@ void Session::finish_request() {
   if (!log_.active) return;
   log_.active = false;
   if (log_.status) worker_.counters().count_response(log_.status);
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - log_.start).count();
   if (RouteStats* r = log_.route_stats) {
     if (log_.status) count_class(worker_.stats().responses(*r, log_.backend_stats).responses, log_.status);
-    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - log_.start).count();
     r->duration.observe_us(static_cast<uint64_t>(us));
     if (log_.upstream_us >= 0) r->upstream.observe_us(static_cast<uint64_t>(log_.upstream_us));
     r->bytes_in.add(log_.bytes_in);
     r->bytes_out.add(log_.bytes_out);
     if (log_.retries) r->retries.add(log_.retries);
   }
-  if (worker_.access_log_on()) log_request();
+  if (worker_.access_log_on()) log_request(us);
 }
 
-void Session::log_request() {
+namespace {
+// Numbers without a locale, a format string or a temporary: this runs once per request.
+void append_uint(std::string& out, uint64_t v) {
+  char buf[24];
+  auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+  out.append(buf, end);
+}
+// Microseconds as milliseconds with three decimals.
+void append_ms(std::string& out, int64_t us) {
+  if (us < 0) us = 0;
+  append_uint(out, static_cast<uint64_t>(us / 1000));
+  char frac[4] = {'.', static_cast<char>('0' + us / 100 % 10), static_cast<char>('0' + us / 10 % 10),
+                  static_cast<char>('0' + us % 10)};
+  out.append(frac, 4);
+}
+}  // namespace
+
+void Session::log_request(int64_t duration_us) {
   std::string& out = worker_.log_batch();
   auto field = [&](const char* name, std::string_view value) {
     out += name;
@@ -344,28 +360,21 @@ void Session::log_request() {
   field(",\"authority\":", log_.authority);
   field(",\"path\":", log_.path);
   out += ",\"status\":";
-  out += std::to_string(log_.status);
+  append_uint(out, log_.status);
   out += ",\"bytes_in\":";
-  out += std::to_string(log_.bytes_in);
+  append_uint(out, log_.bytes_in);
   out += ",\"bytes_out\":";
-  out += std::to_string(log_.bytes_out);
-  char num[32];
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - log_.start).count();
-  std::snprintf(num, sizeof num, "%.3f", static_cast<double>(us) / 1000.0);
+  append_uint(out, log_.bytes_out);
   out += ",\"duration_ms\":";
-  out += num;
+  append_ms(out, duration_us);
   field(",\"upstream\":", log_.upstream);
   out += ",\"upstream_ms\":";
-  if (log_.upstream_us < 0) {
-    out += "null";
-  } else {
-    std::snprintf(num, sizeof num, "%.3f", static_cast<double>(log_.upstream_us) / 1000.0);
-    out += num;
-  }
+  if (log_.upstream_us < 0) out += "null";
+  else append_ms(out, log_.upstream_us);
   field(",\"route\":", log_.route);
   field(",\"backend\":", log_.backend);
   out += ",\"retries\":";
-  out += std::to_string(log_.retries);
+  append_uint(out, log_.retries);
   field(",\"request_id\":", log_.request_id);
   out += "}\n";
   worker_.log_line_done();

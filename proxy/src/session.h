@@ -75,7 +75,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // The request just served (nothing when none was begun): counted in the metrics, and
   // its access log line written.
   void finish_request();
-  void log_request();
+  void log_request(int64_t duration_us);
   awaitable<void> tunnel(UpstreamConnection& upstream);
 
   // Reads the next chunk of a body into the relay buffer; false on error.

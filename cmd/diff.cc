@@ -51,23 +51,14 @@ std::map<std::string, std::string> routes_of(const routing::Snapshot& snap) {
 struct Sample {
   uint16_t port = 0;
   std::string address, host, method = "GET", target;
-  std::vector<std::pair<std::string, std::string>> headers;
+  HeaderList headers;
   bool operator<(const Sample& o) const {
     return std::tie(port, address, host, method, target, headers) < std::tie(o.port, o.address, o.host, o.method, o.target, o.headers);
   }
   std::string describe() const {
     std::string s = method + " " + host + ":" + std::to_string(port) + target;
-    for (const auto& [k, v] : headers) s += " [" + k + ": " + v + "]";
+    for (const auto& [k, v] : headers.list) s += " [" + k + ": " + v + "]";
     return s;
-  }
-  static std::string_view find(const void* self, std::string_view name, bool& found) {
-    for (const auto& [k, v] : static_cast<const Sample*>(self)->headers)
-      if (k == name) {
-        found = true;
-        return v;
-      }
-    found = false;
-    return {};
   }
 };
 
@@ -94,12 +85,12 @@ void add_samples(const routing::Snapshot& snap, std::set<Sample>& out) {
             if (!m.method.empty()) s.method = m.method;
             s.target = p + query;
             for (const auto& h : m.headers)
-              if (h.type == routing::ValueMatchType::Exact) s.headers.emplace_back(h.name, h.value);
+              if (h.type == routing::ValueMatchType::Exact) s.headers.list.emplace_back(h.name, h.value);
             out.insert(s);
-            if (!s.headers.empty() || !query.empty() || !m.method.empty()) {
+            if (!s.headers.list.empty() || !query.empty() || !m.method.empty()) {
               // The same path without the conditions: where the rest of the traffic goes.
               Sample plain = s;
-              plain.headers.clear();
+              plain.headers.list.clear();
               plain.method = "GET";
               plain.target = p;
               out.insert(plain);
@@ -118,8 +109,7 @@ std::string decide(const routing::Snapshot& snap, const Sample& s) {
   routing::RequestView view;
   view.method = s.method;
   routing::split_target(s.target, view.path, view.query);
-  view.headers = &s;
-  view.header = &Sample::find;
+  s.headers.attach(view);
   const routing::Route* r = routing::match_route(*listener, s.host, view);
   if (!r) return "404 (no route)";
   json::object d = controller::route_to_json(*r, snap);

@@ -20,19 +20,6 @@ namespace {
 
 namespace json = boost::json;
 
-struct Headers {
-  std::vector<std::pair<std::string, std::string>> list;  // names lowercased
-  static std::string_view find(const void* self, std::string_view name, bool& found) {
-    for (const auto& [k, v] : static_cast<const Headers*>(self)->list)
-      if (k == name) {
-        found = true;
-        return v;
-      }
-    found = false;
-    return {};
-  }
-};
-
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -265,7 +252,7 @@ void print_text(const json::object& r) {
 
 int run_explain(const std::vector<std::string>& args) {
   std::string url, method = "GET", output = "text";
-  Headers headers;
+  HeaderList headers;
   std::vector<std::string> rest;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -327,8 +314,7 @@ int run_explain(const std::vector<std::string>& args) {
   routing::RequestView view;
   view.method = method;
   routing::split_target(target, view.path, view.query);
-  view.headers = &headers;
-  view.header = &Headers::find;
+  headers.attach(view);
 
   json::object report;
   json::object req{{"method", method}, {"url", url}, {"host", host}, {"port", port}, {"target", target}};

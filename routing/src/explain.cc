@@ -72,7 +72,14 @@ Explanation explain(const Listener& listener, std::string_view host, const Reque
         m.miss = failure->miss;
         m.detail = std::move(failure->detail);
       } else {
-        m.detail = "matches too, but comes later in precedence order";
+        m.detail = "matches too, but ";
+        if (out.route) {
+          const SourceRef& w = out.route->source;
+          m.detail += w.kind + " " + w.ns + "/" + w.name + " rule " + std::to_string(w.rule) + " match " +
+                      std::to_string(w.match) + " comes first in precedence order";
+        } else {
+          m.detail += "comes later in precedence order";
+        }
       }
       out.near.push_back(std::move(m));
     }

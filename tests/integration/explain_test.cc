@@ -182,7 +182,8 @@ TEST(Explain, TextOutputAndBadUsage) {
   EXPECT_EQ(text.exit_code, 0);
   EXPECT_NE(text.out.find("route      HTTPRoute default/web rule 1 match 0"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("forwarded to default/b:8080"), std::string::npos) << text.out;
-  EXPECT_NE(text.out.find("[precedence]"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("[precedence] matches too, but HTTPRoute default/web rule 1 match 0 comes first"), std::string::npos)
+      << text.out;
   EXPECT_NE(text.out.find("not attached"), std::string::npos) << text.out;
   for (const char* bad : {"--url ftp://x/", "--url http://a/ -H novalue", "--url http://a/ --output yaml", ""}) {
     auto r = run(std::string(GANTRY_BIN) + " explain --manifests " + dir.path().string() + " " + bad + " 2>&1");

@@ -147,7 +147,7 @@ json::object outcome(const routing::Snapshot& snap, const routing::Route& route,
   std::string by = "weight";
   size_t weighted = 0;
   for (const auto& b : route.backends) weighted += b.weight ? 1 : 0;
-  if (weighted == 1) by = "the only backend";
+  if (weighted == 1) by = "its only backend";
   if (route.canary) {
     // The proxy's own choice by header and cookie; the weight, a die the proxy casts per
     // request, is reported as a share.
@@ -213,7 +213,10 @@ void print_text(const json::object& r) {
     const auto& o = lo.at("outcome").as_object();
     std::cout << "outcome    ";
     if (o.at("action") == "forward") {
-      std::cout << "forwarded to " << str(o.at("backend")) << " (chosen by " << str(o.at("chosenBy")) << ") as " << str(req.at("method")) << " " << str(o.at("path"))
+      const std::string by = str(o.at("chosenBy"));
+      if (by.starts_with("weight")) std::cout << "forwarded by " << by << ", most often to " << str(o.at("backend")) << ", as ";
+      else std::cout << "forwarded to " << str(o.at("backend")) << " (" << by << ") as ";
+      std::cout << str(req.at("method")) << " " << str(o.at("path"))
                 << " with Host " << str(o.at("host"));
       if (const auto* only = o.if_contains("onlyFrom")) std::cout << " (clients in " << json::serialize(*only) << " only; others 403)";
     } else if (o.at("action") == "redirect") {

@@ -168,6 +168,10 @@ size_t compare(const std::string& title, const std::map<std::string, std::string
 }  // namespace
 
 int run_diff(const std::vector<std::string>& args) {
+  if (wants_help(args)) {
+    std::cout << command_help("diff");
+    return 0;
+  }
   std::vector<std::string> rest, against;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] != "--against") {

@@ -254,6 +254,10 @@ void print_text(const json::object& r) {
 }  // namespace
 
 int run_explain(const std::vector<std::string>& args) {
+  if (wants_help(args)) {
+    std::cout << command_help("explain");
+    return 0;
+  }
   std::string url, method = "GET", output = "text";
   HeaderList headers;
   std::vector<std::string> rest;

@@ -1,5 +1,6 @@
 #include "flags.h"
 
+#include <algorithm>
 #include <charconv>
 #include <thread>
 
@@ -99,7 +100,28 @@ usage: gantry diff --manifests OLD... --against NEW...
   what the change from OLD to NEW does to routing: listeners, hosts and routes added, removed
   and changed, requests derived from the routes' matches that now go elsewhere, and status
   conditions that change; exits 0 when nothing changed, 1 when something did
+
+usage: gantry migrate --manifests PATH... [--gateway-name gantry] [--gateway-namespace default]
+                      [--gateway-class gantry]
+  the Ingresses of our class as Gateway API objects on stdout (a GatewayClass, a Gateway,
+  HTTPRoutes, ReferenceGrants for certificates), a comment at each object and a note on
+  stderr for what Gateway API cannot say; then both sets are routed on requests derived
+  from every Ingress path (at, below and beside each path, with each canary header and
+  cookie) and every difference printed; exits 0 when each is one the notes list, 1 when
+  not, 2 on bad usage
 )";
+}
+
+std::string command_help(const std::string& command) {
+  std::string all = serve_help();
+  size_t from = all.find("usage: gantry " + command + " ");
+  if (from == std::string::npos) return all;
+  size_t to = all.find("\nusage: gantry ", from + 1);
+  return all.substr(from, to == std::string::npos ? std::string::npos : to + 1 - from);
+}
+
+bool wants_help(const std::vector<std::string>& args) {
+  return std::any_of(args.begin(), args.end(), [](const std::string& a) { return a == "--help" || a == "-h"; });
 }
 
 Result<Flags> parse_flags(const std::vector<std::string>& args) {

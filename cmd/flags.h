@@ -32,5 +32,9 @@ struct Flags {
 // argv after the subcommand. Errors name the flag and what it wants.
 Result<Flags> parse_flags(const std::vector<std::string>& args);
 std::string serve_help();
+// One command's part of serve_help(): from "usage: gantry COMMAND" to the next usage line.
+std::string command_help(const std::string& command);
+// True when args ask for help (--help, -h): the caller prints command_help and exits 0.
+bool wants_help(const std::vector<std::string>& args);
 
 }  // namespace gantry::cmd

@@ -16,6 +16,7 @@ void usage(std::ostream& out) {
          "  translate   print the snapshot and every object's status as YAML, then exit\n"
          "  explain     which listener, route and backend would serve a URL, and why others did not\n"
          "  diff        what a change of manifests does to routing (exit 1 when anything changes)\n"
+         "  migrate     Ingresses as Gateway API objects, with the proof that both route alike\n"
          "  version     print the version\n";
 }
 
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   }
   if (command == "explain") return gantry::cmd::run_explain(args);
   if (command == "diff") return gantry::cmd::run_diff(args);
+  if (command == "migrate") return gantry::cmd::run_migrate(args);
   if (command != "serve" && command != "translate") {
     std::cerr << "gantry: unknown command '" << command << "'\n";
     usage(std::cerr);

@@ -329,3 +329,13 @@ void translate_ingresses(Context& ctx, json::array& out) {
 }
 
 }  // namespace gantry::controller::translate_detail
+
+namespace gantry::controller {
+
+bool ingress_is_ours(const ObjectStore& store, const TranslateOptions& options, const Ingress& ingress) {
+  translate_detail::Context ctx{store, options, {}, {}, {}, {}, {}, {}, {}, {}, {}};
+  std::string note;
+  return translate_detail::is_ours(ctx, ingress, note);
+}
+
+}  // namespace gantry::controller

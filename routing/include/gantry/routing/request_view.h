@@ -1,7 +1,10 @@
 // RequestView: what routing may read of a request, so routing never includes Beast.
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace gantry::routing {
 
@@ -17,6 +20,26 @@ struct RequestView {
     found = false;
     return header ? header(headers, lower_name, found) : std::string_view{};
   }
+};
+
+// Headers as name/value pairs (names lowercase) behind a RequestView: for the tools that
+// route a request they made up (explain, diff, migrate's proof), not the proxy.
+struct HeaderPairs {
+  std::vector<std::pair<std::string, std::string>> list;
+  void attach(RequestView& view) const {
+    view.headers = this;
+    view.header = &find;
+  }
+  static std::string_view find(const void* self, std::string_view name, bool& found) {
+    for (const auto& [k, v] : static_cast<const HeaderPairs*>(self)->list)
+      if (k == name) {
+        found = true;
+        return v;
+      }
+    found = false;
+    return {};
+  }
+  bool operator<(const HeaderPairs& o) const { return list < o.list; }
 };
 
 // Splits a request target into path and query.

@@ -91,6 +91,9 @@ StatusItems mark_unbound(StatusItems status, const routing::Listeners& listeners
 // Route rules no request can reach (an earlier rule matches all their requests), by
 // "Kind/namespace/name", one message each; and `status` with them reported: a
 // gantry.dev/ShadowedRules condition on each HTTPRoute parent, a warning on an Ingress.
+// Whether an Ingress is of the IngressClass we serve (the translator's own test).
+bool ingress_is_ours(const ObjectStore& store, const TranslateOptions& options, const Ingress& ingress);
+
 std::map<std::string, std::vector<std::string>> shadowed_rules(const routing::Listeners& listeners);
 StatusItems mark_shadowed(StatusItems status, const routing::Listeners& listeners);
 

@@ -68,8 +68,13 @@ std::vector<YAML::Node> load_all(const std::string& text) {
 
 }  // namespace
 
-boost::json::value node_to_json(const YAML::Node& node, size_t& budget) {
+boost::json::value node_to_json(const YAML::Node& node, size_t& budget, int depth) {
   if (budget == 0) throw YAML::ParserException(node.Mark(), "the document expands to too many values (aliases)");
+  // An alias inside the node it names ("a: &a [*a]") is a cycle: without this bound the
+  // walk recursed until the stack ran out (found by fuzz_manifest).
+  if (depth > kMaxDepth)
+    throw YAML::ParserException(node.Mark(), "values nest more than " + std::to_string(kMaxDepth) +
+                                                 " deep (or an alias refers to itself)");
   --budget;
   switch (node.Type()) {
     case YAML::NodeType::Null:
@@ -81,12 +86,12 @@ boost::json::value node_to_json(const YAML::Node& node, size_t& budget) {
     case YAML::NodeType::Sequence: {
       boost::json::array out;
       out.reserve(node.size());
-      for (const auto& item : node) out.push_back(node_to_json(item, budget));
+      for (const auto& item : node) out.push_back(node_to_json(item, budget, depth + 1));
       return out;
     }
     case YAML::NodeType::Map: {
       boost::json::object out;
-      for (const auto& kv : node) out[kv.first.as<std::string>()] = node_to_json(kv.second, budget);
+      for (const auto& kv : node) out[kv.first.as<std::string>()] = node_to_json(kv.second, budget, depth + 1);
       return out;
     }
   }

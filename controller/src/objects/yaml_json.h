@@ -18,7 +18,10 @@ struct SourceLines {
 
 // At most `budget` values: aliases let a few lines stand for billions of them (a "billion
 // laughs" document), so a document that expands past its budget is an error.
-boost::json::value node_to_json(const YAML::Node& node, size_t& budget);
+// At most kMaxDepth levels of nesting: a Kubernetes object needs a few dozen, and an
+// alias that refers to itself would otherwise nest without end.
+inline constexpr int kMaxDepth = 100;
+boost::json::value node_to_json(const YAML::Node& node, size_t& budget, int depth = 0);
 // The budget of a text: ten values for each of its bytes, plus room for small ones.
 inline size_t value_budget(size_t text_bytes) { return 10 * text_bytes + 10'000; }
 // Records the line of each value; call after the value is complete (addresses are stable).

@@ -148,6 +148,19 @@ TEST(Decode, ADocumentThatExpandsThroughAliasesIsRefused) {
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("too many values"), std::string::npos) << r.error().message;
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  // An alias inside the sequence it names is a cycle: refused, not walked forever.
+  auto cycle = gantry::controller::parse_manifest(
+      "f.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\na0: &a0 [x, x]\na1: &a1 [*a1, *a0]\n");
+  ASSERT_FALSE(cycle);
+  EXPECT_NE(cycle.error().message.find("alias refers to itself"), std::string::npos) << cycle.error().message;
+  EXPECT_NE(cycle.error().message.find("f.yaml:"), std::string::npos) << cycle.error().message;
+  // Deep nesting, but within the bound, is fine; past it, refused the same way.
+  auto nested = [](int n) {
+    return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {}\nx: " + std::string(n, '[') + "1" +
+           std::string(n, ']') + "\n";
+  };
+  EXPECT_TRUE(gantry::controller::parse_manifest("f.yaml", nested(60)));
+  EXPECT_FALSE(gantry::controller::parse_manifest("f.yaml", nested(150)));
   // A few aliases, as people use them, are fine.
   auto ok = gantry::controller::parse_manifest(
       "f.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n  labels: &l {a: b}\n  annotations: *l\n");

@@ -1,12 +1,14 @@
-// idle_conns: opens N keep-alive connections to 127.0.0.1:PORT, sends one request on
-// each, reads its response, then holds them all until stdin closes. Prints "ready N"
-// once every connection has had its response. For the idle-memory measurement.
+// idle_conns: opens N keep-alive connections to 127.0.0.1:PORT (over TLS with --tls, the
+// certificate not checked), sends one request on each, reads its response, then holds
+// them all until stdin closes. Prints "ready N" once every connection has had its
+// response. For the idle-memory measurement.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <openssl/ssl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -15,10 +17,17 @@
 #include <vector>
 
 int main(int argc, char** argv) {
+  bool tls = argc > 1 && std::string(argv[1]) == "--tls";
+  if (tls) {
+    --argc;
+    ++argv;
+  }
   if (argc < 3) {
-    std::fprintf(stderr, "usage: idle_conns PORT N [HOST]\n");
+    std::fprintf(stderr, "usage: idle_conns [--tls] PORT N [HOST]\n");
     return 2;
   }
+  SSL_CTX* ctx = tls ? SSL_CTX_new(TLS_client_method()) : nullptr;
+  std::vector<SSL*> sessions;
   int port = std::atoi(argv[1]);
   int n = std::atoi(argv[2]);
   std::string host = argc > 3 ? argv[3] : "localhost";
@@ -37,10 +46,20 @@ int main(int argc, char** argv) {
       std::perror("connect");
       break;
     }
-    if (send(fd, req.data(), req.size(), 0) != static_cast<ssize_t>(req.size())) break;
     fds.push_back(fd);
-    // Read the response (small: "ok") so the connection is idle between requests.
     char buf[4096];
+    if (tls) {
+      // Blocking, one at a time: the handshakes are what the proxy holds state for.
+      SSL* ssl = SSL_new(ctx);
+      SSL_set_fd(ssl, fd);
+      SSL_set_tlsext_host_name(ssl, host.c_str());
+      sessions.push_back(ssl);
+      if (SSL_connect(ssl) != 1 || SSL_write(ssl, req.data(), static_cast<int>(req.size())) <= 0) break;
+      if (SSL_read(ssl, buf, sizeof buf) > 0) ++ok;
+      continue;
+    }
+    if (send(fd, req.data(), req.size(), 0) != static_cast<ssize_t>(req.size())) break;
+    // Read the response (small: "ok") so the connection is idle between requests.
     pollfd p{fd, POLLIN, 0};
     if (poll(&p, 1, 5000) > 0 && recv(fd, buf, sizeof buf, 0) > 0) ++ok;
   }
@@ -49,6 +68,8 @@ int main(int argc, char** argv) {
   char c;
   while (read(0, &c, 1) > 0) {
   }
+  for (SSL* ssl : sessions) SSL_free(ssl);
   for (int fd : fds) close(fd);
+  if (ctx) SSL_CTX_free(ctx);
   return 0;
 }

@@ -2,10 +2,10 @@
 # Side-by-side benchmark: nginx, HAProxy and Gantry in front of one backend, one worker
 # each pinned to core 0, load (wrk) and backend on core 1, interleaved rounds. Writes
 # results.csv, idle.csv, churn.csv and ../BENCHMARKS.md.
-#   usage: bench/run.sh [rounds=3] [seconds=8]     env: ROUTES=10000 IDLE_CONNS=5000 CONNS=50
+#   usage: bench/run.sh [rounds=3] [seconds=8]     env: ROUTES=10000 IDLE_CONNS=10000 CONNS=50
 set -uo pipefail
 cd "$(dirname "$0")"
-ROUNDS=${1:-3}; D=${2:-8}; C=${CONNS:-50}; N=${ROUTES:-10000}; IDLE=${IDLE_CONNS:-5000}
+ROUNDS=${1:-3}; D=${2:-8}; C=${CONNS:-50}; N=${ROUTES:-10000}; IDLE=${IDLE_CONNS:-10000}
 export ROUTES=$N
 
 # --- peers and tools -----------------------------------------------------------------
@@ -88,20 +88,9 @@ for r in $(seq 1 "$ROUNDS"); do
   done
 done
 
-# --- idle memory per connection ------------------------------------------------------
-echo "proxy,kind,connections,rss_before_kb,rss_after_kb,kb_per_conn" > idle.csv
-for t in nginx:9001 haproxy:9002 gantry:9003; do
-  IFS=: read -r px port <<< "$t"
-  P=$(pids_of "$px"); before=$(rss $P)
-  fifo=run/idle.fifo; rm -f $fifo; mkfifo $fifo
-  taskset -c 1 $IDLE_BIN "$port" "$IDLE" < $fifo > logs/idle-$px.txt 2>&1 &
-  ipid=$!; exec 9> $fifo
-  for _ in $(seq 600); do grep -q ready logs/idle-$px.txt && break; sleep 0.1; done
-  sleep 1; after=$(rss $P); held=$(awk '/ready/{print $2}' logs/idle-$px.txt)
-  exec 9>&-; wait $ipid 2>/dev/null
-  echo "$px,plain,${held:-0},$before,$after,$(echo "if (${held:-0} > 0) ($after-$before)/${held:-1} else 0" | bc -l)" | tee -a idle.csv
-  sleep 1
-done
+# --- idle memory per connection (plain and TLS) ----------------------------------------
+rm -f idle.csv
+./idle.sh "$IDLE"
 
 # --- route change under load ---------------------------------------------------------
 echo "mode,iteration,first200_ms" > churn.csv

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -50,6 +51,12 @@ int run_translate(const Flags& flags) {
 }
 
 int run_serve(const Flags& flags) {
+  // Every connection is a descriptor: the soft limit (often 1024) is raised to the hard
+  // one, as nginx's worker_rlimit_nofile and HAProxy do, so --max-connections is the bound.
+  if (rlimit nofile{}; getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   // Signals are taken by this thread through a signalfd; every other thread inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);

@@ -71,7 +71,7 @@ bool client_gone(const error_code& ec) {
 awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& plan) {
   const ProxyOptions& opt = worker_.options();
   const routing::Route& route = *plan.route;
-  RequestParser& parser = *parser_;
+  RequestParser& parser = *state().parser;
   Request& req = parser.get();
   const bool client_keep_alive = req.keep_alive();
   const unsigned client_version = req.version();
@@ -135,7 +135,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
         buffered.resize(had + room - body.size);
       }
       body_whole = parser.is_done();
-      log_.bytes_in = buffered.size();
+      log().bytes_in = buffered.size();
       if (mirror_body) mirror_body->take(buffered.data(), buffered.size());
     }
   }
@@ -241,7 +241,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
 
   Clock::time_point sent_at{};
   for (bool first_try = true;; first_try = false) {
-    if (!first_try) ++log_.retries;
+    if (!first_try) ++log().retries;
     conn.reset();
     bool reused = false;
     if (!fresh_only) conn = pool.acquire(*st);
@@ -269,7 +269,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
       }
     }
 
-    if (worker_.access_log_on()) log_.upstream = key;
+    if (worker_.access_log_on()) log().upstream = key;
     sent_at = Clock::now();
     http::request_serializer<http::buffer_body> sr{req};
     req.body().data = nullptr;
@@ -304,7 +304,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     if (!sr.is_done()) {
       RelayResult r = co_await relay_body(stream_, buffer_, parser, conn->stream, sr, relay(), opt.relay_buffer,
                                           opt.body_timeout, bounded(send_timeout), mirror_body ? &*mirror_body : nullptr);
-      log_.bytes_in += r.bytes;
+      log().bytes_in += r.bytes;
       if (r.failure == RelayFailure::Input && r.ec == http::error::body_limit)
         co_return co_await send_error(ProxyError::PayloadTooLarge, {});
       if (r.failure == RelayFailure::Input && client_gone(r.ec)) co_return false;
@@ -352,7 +352,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
       co_return co_await send_error(upstream_error(rec), "reading the response header: " + rec.message());
     }
     const unsigned status = rp->get().result_int();
-    log_.upstream_us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent_at).count();
+    log().upstream_us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent_at).count();
     // Gateway failures say the endpoint is unwell (Envoy's consecutive_gateway_failure); a
     // 500 is the application's own answer and says nothing of the endpoint.
     if (status == 502 || status == 503 || status == 504) failed();
@@ -371,7 +371,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   Response& res = rp->get();
   const unsigned status = res.result_int();
   const bool upstream_keep_alive = rp->keep_alive();
-  log_.status = status;
+  log().status = status;
 
   if (status == 101 && upgrade) {
     prepare_downstream_response(res, client_version, false, true);
@@ -403,7 +403,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   if (!rs.is_done()) {
     RelayResult r = co_await relay_body(conn->stream, conn->buffer, *rp, stream_, rs, relay(), opt.relay_buffer,
                                         bounded(read_timeout), opt.write_timeout);
-    log_.bytes_out = r.bytes;
+    log().bytes_out = r.bytes;
     // Once the header is out, a broken upstream can only be told by closing the connection.
     if (r.failure != RelayFailure::None) co_return false;
   }

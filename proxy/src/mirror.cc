@@ -35,7 +35,7 @@ awaitable<void> send_copy(asio::io_context& ioc, routing::Endpoint endpoint,
 
 void Session::collect_mirrors(const routing::Snapshot& snapshot, const std::vector<routing::Mirror>& mirrors,
                               std::string_view original_target, std::vector<MirrorCopy>& out) {
-  const Request& req = parser_->get();
+  const Request& req = parser()->get();
   for (const routing::Mirror& m : mirrors) {
     if (m.numerator < m.denominator && worker_.random() % m.denominator >= m.numerator) continue;
     if (m.cluster >= snapshot.clusters.size()) continue;

@@ -57,7 +57,36 @@ Session::Session(Worker& worker, tcp::socket socket, std::string listener, Liste
   listener_stats_->accepted.add();
 }
 
+namespace {
+// Each worker thread's spare request states: a connection takes one for a request and
+// gives it back when idle, so only connections mid-request hold one. The pool is the
+// thread's, so no lock; it keeps a few, as many as are busy at once in the common case.
+thread_local std::vector<std::unique_ptr<RequestState>> spare_states;
+constexpr size_t kSpareStates = 64;
+}  // namespace
+
+RequestState& Session::state() {
+  if (!st_) {
+    if (spare_states.empty()) {
+      st_ = std::make_unique<RequestState>();
+    } else {
+      st_ = std::move(spare_states.back());
+      spare_states.pop_back();
+    }
+  }
+  return *st_;
+}
+
+void Session::release_state() {
+  if (!st_) return;
+  st_->parser.reset();
+  st_->log.active = false;
+  if (spare_states.size() < kSpareStates) spare_states.push_back(std::move(st_));
+  st_.reset();
+}
+
 Session::~Session() {
+  release_state();
   listener_stats_->closed.add();
   worker_.remove_session(this);
   if (relay_) worker_.give_relay_buffer(std::move(relay_));
@@ -95,8 +124,24 @@ awaitable<bool> Session::handshake() {
 
 awaitable<void> Session::run() {
   auto self = shared_from_this();
-  if (co_await handshake()) {
+  bool ok = true;
+  if (!started_) {
+    started_ = true;
+    ok = co_await handshake();
+  }
+  if (ok) {
     for (;;) {
+      // Between requests a plain connection holds no coroutine frame at all (a readable
+      // socket starts run() again); a TLS one holds only this frame and await_request's.
+      if (st_) st_->parser.reset();
+      if (buffer_.size() == 0) {
+        if (!stream_.is_tls() && !readable_) {
+          wait_readable();
+          co_return;
+        }
+        readable_ = false;
+        if (!co_await await_request()) break;
+      }
       const bool more = co_await serve_one();
       finish_request();
       if (!more || closing()) break;
@@ -108,9 +153,34 @@ awaitable<void> Session::run() {
     stream_.expires_after(std::chrono::milliseconds(500));
     co_await stream_.tls().async_shutdown(use_nothrow);
   }
+  close_plain();
+}
+
+void Session::close_plain() {
   error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   stream_.close();
+}
+
+void Session::wait_readable() {
+  const ProxyOptions& opt = worker_.options();
+  // Idle: the relay buffer goes back to the worker and the read buffer is freed, so the
+  // connection costs its socket, this object and the wait.
+  if (relay_) worker_.give_relay_buffer(std::move(relay_));
+  release_state();
+  buffer_.shrink_to_fit();
+  idle_ = true;
+  arm(Clock::now() + (first_ ? opt.header_timeout : opt.idle_timeout));
+  stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
+    self->idle_ = false;
+    if (ec) {  // cancelled: the idle deadline, a drain, the listener's removal
+      self->deadline_ = {};
+      self->close_plain();
+      return;
+    }
+    self->readable_ = true;
+    asio::co_spawn(self->worker_.ioc(), self->run(), asio::detached);
+  });
 }
 
 awaitable<bool> Session::send_error(ProxyError error, std::string_view detail) {
@@ -125,53 +195,44 @@ awaitable<bool> Session::send_error(ProxyError error, std::string_view detail) {
     body += detail;
   }
   body += "\n";
-  if (!log_.active) log_.begin();  // a head that never parsed is still a request answered
-  log_.status = status;
-  log_.bytes_out = body.size();
+  if (!log().active) log().begin();  // a head that never parsed is still a request answered
+  log().status = status;
+  log().bytes_out = body.size();
   res.body() = std::move(body);
   // A malformed request leaves the stream in an unknown state, and a request whose body
   // was not read cannot share the connection with the next one.
-  bool keep = error != ProxyError::BadRequest && parser_ && parser_->is_header_done() && parser_->is_done() &&
-              parser_->get().keep_alive() && !closing();
-  if (parser_ && parser_->is_header_done()) res.version(parser_->get().version());
+  bool keep = error != ProxyError::BadRequest && parser() && parser()->is_header_done() && parser()->is_done() &&
+              parser()->get().keep_alive() && !closing();
+  if (parser() && parser()->is_header_done()) res.version(parser()->get().version());
   res.keep_alive(keep);
   res.prepare_payload();
-  if (parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head) res.body().clear();
+  if (parser() && parser()->is_header_done() && parser()->get().method() == http::verb::head) res.body().clear();
   stream_.expires_after(worker_.options().write_timeout);
   auto [ec, n] = co_await http::async_write(stream_, res, use_nothrow);
   co_return keep && !ec;
 }
 
+awaitable<bool> Session::await_request() {
+  const ProxyOptions& opt = worker_.options();
+  if (relay_) worker_.give_relay_buffer(std::move(relay_));
+  release_state();
+  idle_ = true;
+  arm(Clock::now() + (first_ ? opt.header_timeout : opt.idle_timeout));
+  auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), use_nothrow);
+  idle_ = false;
+  disarm(ec);
+  if (ec) co_return false;
+  buffer_.commit(n);
+  co_return true;
+}
+
 awaitable<bool> Session::serve_one() {
   const ProxyOptions& opt = worker_.options();
-  parser_.reset();
-  if (buffer_.size() == 0) {
-    // Waiting for the next request: hand the relay buffer back so idle connections
-    // cost only their socket and read buffer.
-    if (relay_) worker_.give_relay_buffer(std::move(relay_));
-    idle_ = true;
-    arm(Clock::now() + (first_ ? opt.header_timeout : opt.idle_timeout));
-    if (!stream_.is_tls()) {
-      // An idle plain connection holds no read buffer: readiness is awaited with none.
-      buffer_.shrink_to_fit();
-      auto [wec] = co_await stream_.socket().async_wait(tcp::socket::wait_read, use_nothrow);
-      if (wec) {
-        idle_ = false;
-        deadline_ = {};
-        co_return false;
-      }
-    }
-    auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), use_nothrow);
-    idle_ = false;
-    disarm(ec);
-    if (ec) co_return false;
-    buffer_.commit(n);
-  }
   first_ = false;
 
-  parser_.emplace();
-  parser_->header_limit(static_cast<uint32_t>(opt.header_limit));
-  parser_->body_limit(boost::none);
+  parser().emplace();
+  parser()->header_limit(static_cast<uint32_t>(opt.header_limit));
+  parser()->body_limit(boost::none);
   const auto head_deadline = Clock::now() + opt.header_timeout;
   // The head is read whole before it is parsed so that its raw lines can be checked: the
   // parser would join an obs-fold into one value without a word.
@@ -198,7 +259,7 @@ awaitable<bool> Session::serve_one() {
     buffer_.commit(n);
   }
   stream_.expires_after(opt.header_timeout);
-  auto [ec, n] = co_await http::async_read_header(stream_, buffer_, *parser_, use_nothrow);
+  auto [ec, n] = co_await http::async_read_header(stream_, buffer_, *parser(), use_nothrow);
   if (ec) {
     // A named string: GCC 12 frees a temporary in a co_await expression twice.
     const std::string detail = ec.message();
@@ -207,13 +268,13 @@ awaitable<bool> Session::serve_one() {
   }
   worker_.counters().requests.add();
 
-  Request& req = parser_->get();
-  log_.begin();
+  Request& req = parser()->get();
+  log().begin();
   // The access log's strings are copied only when there is an access log.
   const bool logging = worker_.access_log_on();
   if (logging) {
-    log_.method = req.method_string();
-    log_.path = req.target();  // as the client sent it ($request_uri)
+    log().method = req.method_string();
+    log().path = req.target();  // as the client sent it ($request_uri)
   }
   if (auto refused = check_head(req, RequestLimits{opt.max_headers, opt.max_target})) {
     // A head whose framing cannot be trusted leaves the connection unusable: closed.
@@ -223,18 +284,18 @@ awaitable<bool> Session::serve_one() {
   if (!take_absolute_form(req))
     co_return (co_await send_error(ProxyError::BadRequest, "an absolute-form target must be an http(s) URI with a host"), false);
   if (opt.normalize_paths) {
-    if (!normalize_target(req.target(), opt.merge_slashes, scratch_))
+    if (!normalize_target(req.target(), opt.merge_slashes, state().scratch))
       co_return co_await send_error(ProxyError::BadRequest, "the path climbs above the root or is not a valid path");
-    if (!scratch_.empty()) req.target(scratch_);
+    if (!state().scratch.empty()) req.target(state().scratch);
   }
   auto host_field = req.find(http::field::host);
-  if (logging && host_field != req.end()) log_.authority = host_field->value();
+  if (logging && host_field != req.end()) log().authority = host_field->value();
   if (host_field == req.end() && req.version() >= 11)
     co_return co_await send_error(ProxyError::BadRequest, "HTTP/1.1 request without Host");
   // x-request-id: the client's, else one made here; either way it goes upstream and into
   // the access log.
   if (auto id = req.find("x-request-id"); id != req.end()) {
-    if (logging) log_.request_id = id->value();
+    if (logging) log().request_id = id->value();
   } else {
     static constexpr char kHex[] = "0123456789abcdef";
     char buf[32];
@@ -244,7 +305,7 @@ awaitable<bool> Session::serve_one() {
     }
     const std::string_view made(buf, 32);
     req.set("x-request-id", made);
-    if (logging) log_.request_id = made;
+    if (logging) log().request_id = made;
   }
 
   // The snapshot is pinned for the whole request: a reload never changes a decision midway.
@@ -270,8 +331,8 @@ awaitable<bool> Session::serve_one() {
   const routing::ListenerScope* scope = nullptr;
   const routing::Route* route = listener ? routing::match_route(*listener, host, view, &scope) : nullptr;
   if (!route) co_return co_await send_error(ProxyError::NoRoute, {});
-  log_.route_stats = worker_.stats().route(*route);
-  if (logging) log_.route = log_.route_stats->name;  // "namespace/name/rule"
+  log().route_stats = worker_.stats().route(*route);
+  if (logging) log().route = log().route_stats->name;  // "namespace/name/rule"
 
   int pick = routing::pick_weighted(route->backends, route->total_weight, worker_.random());
   const routing::WeightedCluster* backend = pick < 0 ? nullptr : &route->backends[pick];
@@ -283,11 +344,11 @@ awaitable<bool> Session::serve_one() {
   }
 
   // A CORS preflight and a redirect are answered here, whatever the backends.
-  if (route->filters.cors && is_cors_preflight(parser_->get())) {
-    auto res = cors_preflight_response(*route->filters.cors, parser_->get());
-    bool keep = parser_->is_done() && parser_->get().keep_alive() && !closing();
+  if (route->filters.cors && is_cors_preflight(parser()->get())) {
+    auto res = cors_preflight_response(*route->filters.cors, parser()->get());
+    bool keep = parser()->is_done() && parser()->get().keep_alive() && !closing();
     res.keep_alive(keep);
-    log_.status = res.result_int();
+    log().status = res.result_int();
     stream_.expires_after(worker_.options().write_timeout);
     auto [wec, wn] = co_await http::async_write(stream_, res, use_nothrow);
     co_return keep && !wec;
@@ -300,26 +361,26 @@ awaitable<bool> Session::serve_one() {
 
   if (cluster_index == routing::kInvalidCluster) co_return co_await send_error(ProxyError::InvalidBackend, {});
   const routing::Cluster& cluster = snap->clusters[cluster_index];
-  if (logging) log_.backend = cluster.name;
+  if (logging) log().backend = cluster.name;
   BackendStats* backend_stats = worker_.stats().backend(*snap, cluster_index);
-  log_.backend_stats = backend_stats;
+  log().backend_stats = backend_stats;
   if (cluster.endpoints.empty()) co_return co_await send_error(ProxyError::NoEndpoint, cluster.name);
   const routing::Endpoint& endpoint = worker_.upstreams().choose(cluster, worker_.next_endpoint(cluster_index));
   co_return co_await forward(endpoint, Plan{route, backend_filters, &cluster, cluster_index, backend_stats});
 }
 
 void Session::finish_request() {
-  if (!log_.active) return;
-  log_.active = false;
-  if (log_.status) worker_.counters().count_response(log_.status);
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - log_.start).count();
-  if (RouteStats* r = log_.route_stats) {
-    if (log_.status) count_class(worker_.stats().responses(*r, log_.backend_stats).responses, log_.status);
+  if (!st_ || !st_->log.active) return;
+  log().active = false;
+  if (log().status) worker_.counters().count_response(log().status);
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - log().start).count();
+  if (RouteStats* r = log().route_stats) {
+    if (log().status) count_class(worker_.stats().responses(*r, log().backend_stats).responses, log().status);
     r->duration.observe_us(static_cast<uint64_t>(us));
-    if (log_.upstream_us >= 0) r->upstream.observe_us(static_cast<uint64_t>(log_.upstream_us));
-    r->bytes_in.add(log_.bytes_in);
-    r->bytes_out.add(log_.bytes_out);
-    if (log_.retries) r->retries.add(log_.retries);
+    if (log().upstream_us >= 0) r->upstream.observe_us(static_cast<uint64_t>(log().upstream_us));
+    r->bytes_in.add(log().bytes_in);
+    r->bytes_out.add(log().bytes_out);
+    if (log().retries) r->retries.add(log().retries);
   }
   if (worker_.access_log_on()) log_request(us);
 }
@@ -354,28 +415,28 @@ void Session::log_request(int64_t duration_us) {
     out += '"';
   };
   out += "{\"time\":\"";
-  worker_.append_time(out, log_.at);
+  worker_.append_time(out, log().at);
   out += '"';
-  field(",\"method\":", log_.method);
-  field(",\"authority\":", log_.authority);
-  field(",\"path\":", log_.path);
+  field(",\"method\":", log().method);
+  field(",\"authority\":", log().authority);
+  field(",\"path\":", log().path);
   out += ",\"status\":";
-  append_uint(out, log_.status);
+  append_uint(out, log().status);
   out += ",\"bytes_in\":";
-  append_uint(out, log_.bytes_in);
+  append_uint(out, log().bytes_in);
   out += ",\"bytes_out\":";
-  append_uint(out, log_.bytes_out);
+  append_uint(out, log().bytes_out);
   out += ",\"duration_ms\":";
   append_ms(out, duration_us);
-  field(",\"upstream\":", log_.upstream);
+  field(",\"upstream\":", log().upstream);
   out += ",\"upstream_ms\":";
-  if (log_.upstream_us < 0) out += "null";
-  else append_ms(out, log_.upstream_us);
-  field(",\"route\":", log_.route);
-  field(",\"backend\":", log_.backend);
+  if (log().upstream_us < 0) out += "null";
+  else append_ms(out, log().upstream_us);
+  field(",\"route\":", log().route);
+  field(",\"backend\":", log().backend);
   out += ",\"retries\":";
-  append_uint(out, log_.retries);
-  field(",\"request_id\":", log_.request_id);
+  append_uint(out, log().retries);
+  field(",\"request_id\":", log().request_id);
   out += "}\n";
   worker_.log_line_done();
 }
@@ -384,18 +445,18 @@ std::optional<ProxyError> Session::refused_by(const routing::Route& route) {
   if (!routing::source_allowed(route.source_ranges, client_addr_.data(), client_addr_len_)) return ProxyError::Forbidden;
   // The route's own limit (ingress-nginx proxy-body-size), else --max-body-size.
   const uint64_t limit = route.body_limit ? route.body_limit : worker_.options().max_body_size;
-  if (limit && !parser_->is_done()) {
+  if (limit && !parser()->is_done()) {
     // A declared length over the limit is refused before a byte of it is read; a chunked
     // body is cut off by the parser when it passes the limit (forward answers 413).
-    if (auto n = parser_->content_length(); n && *n > limit) return ProxyError::PayloadTooLarge;
-    parser_->body_limit(limit);
+    if (auto n = parser()->content_length(); n && *n > limit) return ProxyError::PayloadTooLarge;
+    parser()->body_limit(limit);
   }
   return std::nullopt;
 }
 
 awaitable<bool> Session::send_redirect(const routing::Redirect& redirect, const routing::Route& route,
                                        uint16_t listener_port, std::string_view host) {
-  Request& req = parser_->get();
+  Request& req = parser()->get();
   std::string_view path, query;
   routing::split_target(req.target(), path, query);
   std::string_view prefix = route.match.path.type == routing::PathMatchType::PathPrefix
@@ -406,9 +467,9 @@ awaitable<bool> Session::send_redirect(const routing::Redirect& redirect, const 
           routing::redirect_location(redirect, stream_.is_tls() ? "https" : "http", host, listener_port, prefix, path, query));
   res.set(http::field::server, "gantry");
   res.content_length(0);
-  bool keep = parser_->is_done() && req.keep_alive() && !closing();
+  bool keep = parser()->is_done() && req.keep_alive() && !closing();
   res.keep_alive(keep);
-  log_.status = redirect.status;
+  log().status = redirect.status;
   stream_.expires_after(worker_.options().write_timeout);
   auto [ec, n] = co_await http::async_write(stream_, res, use_nothrow);
   co_return keep && !ec;

@@ -15,6 +15,39 @@
 
 namespace gantry::proxy {
 
+// What the access log says of the request being served. The strings are reused from
+// request to request, so they stop allocating once they have grown.
+struct RequestLog {
+  bool active = false;
+  std::chrono::system_clock::time_point at;
+  Clock::time_point start;
+  unsigned status = 0;
+  uint64_t bytes_in = 0, bytes_out = 0;
+  int64_t upstream_us = -1;  // request sent to response head read, of the last try
+  uint32_t retries = 0;
+  std::string method, authority, path, route, backend, upstream, request_id;
+  RouteStats* route_stats = nullptr;  // the route and backend that served it, if any
+  BackendStats* backend_stats = nullptr;
+  void begin() {
+    active = true;
+    at = std::chrono::system_clock::now();
+    start = Clock::now();
+    status = 0;
+    bytes_in = bytes_out = 0;
+    upstream_us = -1;
+    retries = 0;
+    route_stats = nullptr;
+    backend_stats = nullptr;
+    for (std::string* s : {&method, &authority, &path, &route, &backend, &upstream, &request_id}) s->clear();
+  }
+};
+
+struct RequestState {
+  std::optional<RequestParser> parser;
+  RequestLog log;
+  std::string scratch;  // a normalized target, when normalization changed it
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   // `stats`: the listener's series, which counts the connection as active until it ends.
@@ -44,6 +77,12 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   // HTTPS listeners: the TLS handshake, before the first request; false ends the session.
   awaitable<bool> handshake();
+  // Idle, plain: waits for readability with a handler, no coroutine; readable, it starts
+  // run() again (with `readable_` set), else it closes.
+  void wait_readable();
+  // Reads the next request's first bytes (TLS, or plain once readable); false: the end.
+  awaitable<bool> await_request();
+  void close_plain();
   awaitable<bool> serve_one();
   // No keep-alive from here on: the worker drains or the listener was removed.
   bool closing() const { return retired_ || worker_.draining(); }
@@ -93,35 +132,14 @@ class Session : public std::enable_shared_from_this<Session> {
   std::array<uint8_t, 16> client_addr_{};  // network order; 4 or 16 bytes used
   uint8_t client_addr_len_ = 0;
   std::string sni_;  // TLS server name the client sent, lowercased
-  std::optional<RequestParser> parser_;
-  std::string scratch_;  // a normalized target, when normalization changed it
-  // What the access log says of the request being served. The strings are reused from
-  // request to request, so they stop allocating once they have grown.
-  struct RequestLog {
-    bool active = false;
-    std::chrono::system_clock::time_point at;
-    Clock::time_point start;
-    unsigned status = 0;
-    uint64_t bytes_in = 0, bytes_out = 0;
-    int64_t upstream_us = -1;  // request sent to response head read, of the last try
-    uint32_t retries = 0;
-    std::string method, authority, path, route, backend, upstream, request_id;
-    RouteStats* route_stats = nullptr;  // the route and backend that served it, if any
-    BackendStats* backend_stats = nullptr;
-    void begin() {
-      active = true;
-      at = std::chrono::system_clock::now();
-      start = Clock::now();
-      status = 0;
-      bytes_in = bytes_out = 0;
-      upstream_us = -1;
-      retries = 0;
-      route_stats = nullptr;
-      backend_stats = nullptr;
-      for (std::string* s : {&method, &authority, &path, &route, &backend, &upstream, &request_id}) s->clear();
-    }
-  };
-  RequestLog log_;
+  // The request being served: its parser, what its log line says, a normalized target.
+  // Taken from the worker thread's pool when a request begins and given back when the
+  // connection goes idle, so an idle connection holds none of it.
+  std::unique_ptr<RequestState> st_;
+  RequestState& state();  // this request's, taken from the pool on first use
+  void release_state();
+  std::optional<RequestParser>& parser() { return state().parser; }
+  RequestLog& log() { return state().log; }
   std::unique_ptr<char[]> relay_;
   bool idle_ = false;
   // A client read (the next request, the rest of a head, a buffered body) under the
@@ -140,6 +158,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool deadline_passed_ = false;
   bool first_ = true;
   bool retired_ = false;
+  bool started_ = false;   // run() has done the handshake
+  bool readable_ = false;  // wait_readable saw the socket readable
 };
 
 }  // namespace gantry::proxy

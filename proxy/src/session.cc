@@ -65,14 +65,12 @@ thread_local std::vector<std::unique_ptr<RequestState>> spare_states;
 constexpr size_t kSpareStates = 64;
 }  // namespace
 
-RequestState& Session::state() {
-  if (!st_) {
-    if (spare_states.empty()) {
-      st_ = std::make_unique<RequestState>();
-    } else {
-      st_ = std::move(spare_states.back());
-      spare_states.pop_back();
-    }
+RequestState& Session::take_state() {
+  if (spare_states.empty()) {
+    st_ = std::make_unique<RequestState>();
+  } else {
+    st_ = std::move(spare_states.back());
+    spare_states.pop_back();
   }
   return *st_;
 }
@@ -162,15 +160,19 @@ void Session::close_plain() {
   stream_.close();
 }
 
-void Session::wait_readable() {
-  const ProxyOptions& opt = worker_.options();
-  // Idle: the relay buffer goes back to the worker and the read buffer is freed, so the
-  // connection costs its socket, this object and the wait.
+void Session::begin_idle() {
+  // The relay buffer and the request state go back to their pools: an idle connection
+  // holds neither.
   if (relay_) worker_.give_relay_buffer(std::move(relay_));
   release_state();
-  buffer_.shrink_to_fit();
   idle_ = true;
+  const ProxyOptions& opt = worker_.options();
   arm(Clock::now() + (first_ ? opt.header_timeout : opt.idle_timeout));
+}
+
+void Session::wait_readable() {
+  begin_idle();
+  buffer_.shrink_to_fit();  // and no read buffer: the wait needs none
   stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
     self->idle_ = false;
     if (ec) {  // cancelled: the idle deadline, a drain, the listener's removal
@@ -213,11 +215,7 @@ awaitable<bool> Session::send_error(ProxyError error, std::string_view detail) {
 }
 
 awaitable<bool> Session::await_request() {
-  const ProxyOptions& opt = worker_.options();
-  if (relay_) worker_.give_relay_buffer(std::move(relay_));
-  release_state();
-  idle_ = true;
-  arm(Clock::now() + (first_ ? opt.header_timeout : opt.idle_timeout));
+  begin_idle();
   auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), use_nothrow);
   idle_ = false;
   disarm(ec);

@@ -77,6 +77,8 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   // HTTPS listeners: the TLS handshake, before the first request; false ends the session.
   awaitable<bool> handshake();
+  // Between requests: pools given back, the idle deadline armed.
+  void begin_idle();
   // Idle, plain: waits for readability with a handler, no coroutine; readable, it starts
   // run() again (with `readable_` set), else it closes.
   void wait_readable();
@@ -136,7 +138,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // Taken from the worker thread's pool when a request begins and given back when the
   // connection goes idle, so an idle connection holds none of it.
   std::unique_ptr<RequestState> st_;
-  RequestState& state();  // this request's, taken from the pool on first use
+  // This request's, taken from the pool on first use (take_state).
+  RequestState& state() { return st_ ? *st_ : take_state(); }
+  RequestState& take_state();
   void release_state();
   std::optional<RequestParser>& parser() { return state().parser; }
   RequestLog& log() { return state().log; }

@@ -161,6 +161,13 @@ TEST(MigrateUsage, BadUsageExitsTwoWithAMessage) {
   CommandResult taken = run(std::string(GANTRY_BIN) + " migrate --manifests " + (dir.path() / "broken.yaml").string() + " 2>&1");
   EXPECT_EQ(taken.exit_code, 2);
   EXPECT_NE(taken.out.find("--gateway-name"), std::string::npos) << taken.out;
+  // A GatewayClass of that name that another controller owns: refused, not taken over.
+  write_file(dir.path() / "broken.yaml",
+             "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: gantry}\n"
+             "spec: {controllerName: example.com/other}\n");
+  CommandResult other = run(std::string(GANTRY_BIN) + " migrate --manifests " + (dir.path() / "broken.yaml").string() + " 2>&1");
+  EXPECT_EQ(other.exit_code, 2);
+  EXPECT_NE(other.out.find("belongs to example.com/other"), std::string::npos) << other.out;
   CommandResult help = run(std::string(GANTRY_BIN) + " migrate --help");
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_TRUE(help.out.starts_with("usage: gantry migrate --manifests")) << help.out;

@@ -3,16 +3,13 @@
 #pragma once
 
 #include <cctype>
+#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace gantry::controller::migrate_detail {
-
-inline bool is_number(const std::string& s) {
-  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
-}
 
 // The Gateway API statusCodes of HTTPRequestRedirectFilter.
 inline bool redirect_code(unsigned code) { return code == 301 || code == 302 || code == 303 || code == 307 || code == 308; }
@@ -45,9 +42,11 @@ inline std::optional<RedirectFields> redirect_fields(const std::string& url) {
     rest.remove_prefix(authority.size());
     size_t colon = authority.find(':');
     if (colon != std::string_view::npos) {
-      std::string port(authority.substr(colon + 1));
-      if (!is_number(port) || port.size() > 5 || std::stoul(port) > 65535 || std::stoul(port) == 0) return std::nullopt;
-      f.port = static_cast<uint16_t>(std::stoul(port));
+      std::string_view text = authority.substr(colon + 1);
+      unsigned port = 0;
+      auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), port);
+      if (err != std::errc{} || end != text.data() + text.size() || port == 0 || port > 65535) return std::nullopt;
+      f.port = static_cast<uint16_t>(port);
       authority = authority.substr(0, colon);
     }
     if (authority.empty()) return std::nullopt;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 
+#include "../translate/backends.h"
 #include "../translate/context.h"
 #include "../translate/ingress_annotations.h"
 #include "forms.h"
@@ -26,6 +27,8 @@ std::string quoted(std::string_view s) {
   return out + "\"";
 }
 
+bool is_number(const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; }
+
 // A listener name (DNS-1123 label) for a TLS host: "https-app-example-com".
 std::string listener_name(const std::string& host) {
   std::string out = "https-";
@@ -39,17 +42,6 @@ std::string host_slug(const std::string& host) {
   std::string out;
   for (char c : host) out += c == '*' ? 'w' : c == '.' ? '-' : c;
   return out;
-}
-
-// A cluster the Ingress translation made for a Service: "ns/name:port".
-struct ServiceRef {
-  std::string ns, name, port;
-};
-std::optional<ServiceRef> service_of(const std::string& cluster) {
-  size_t slash = cluster.find('/'), colon = cluster.rfind(':');
-  if (slash == std::string::npos || colon == std::string::npos || colon < slash || cluster.starts_with("mirror:"))
-    return std::nullopt;
-  return ServiceRef{cluster.substr(0, slash), cluster.substr(slash + 1, colon - slash - 1), cluster.substr(colon + 1)};
 }
 
 // One Ingress's routes on one host of one ingress listener, as HTTPRoute rules.
@@ -213,7 +205,7 @@ class Writer {
       if (c.max_age >= 0) out += "        maxAge: " + std::to_string(c.max_age) + "\n";
     }
     for (const routing::Mirror& m : r.filters.mirrors) {
-      auto svc = service_of(snap_.clusters[m.cluster].name);
+      auto svc = cluster_service(snap_.clusters[m.cluster].name);
       if (svc && (m.target.empty() || m.target == "$request_uri") && m.body && svc->ns == ing.meta.ns && is_number(svc->port)) {
         out += "    - type: RequestMirror\n      requestMirror: {backendRef: {name: " + svc->name + ", port: " + svc->port + "}}\n";
         if (!m.host.empty() && m.host.find('.') != std::string::npos)
@@ -240,7 +232,7 @@ class Writer {
     for (const auto& b : clusters) {
       if (b.cluster == routing::kInvalidCluster) continue;
       const std::string& name = snap_.clusters[b.cluster].name;
-      auto svc = service_of(name);
+      auto svc = cluster_service(name);
       if (!svc) {
         note(ing, "backend " + name + " is not a Service: not written");
         continue;

@@ -85,18 +85,24 @@ BackendResolution resolve_backend(Context& ctx, const BackendRef& ref, const std
   return r;
 }
 
+std::optional<ClusterService> cluster_service(const std::string& cluster) {
+  size_t slash = cluster.find('/'), colon = cluster.rfind(':');
+  if (cluster.starts_with("mirror:") || slash == std::string::npos || colon == std::string::npos || colon < slash)
+    return std::nullopt;
+  return ClusterService{cluster.substr(0, slash), cluster.substr(slash + 1, colon - slash - 1), cluster.substr(colon + 1)};
+}
+
 }  // namespace translate_detail
 
 size_t refresh_endpoints(const ObjectStore& store, routing::Snapshot& snapshot) {
   size_t changed = 0;
   for (routing::Cluster& c : snapshot.clusters) {
-    size_t slash = c.name.find('/'), colon = c.name.rfind(':');
-    if (c.name.starts_with("mirror:") || slash == std::string::npos || colon == std::string::npos || colon < slash)
-      continue;
-    const Service* svc = store.find_service(c.name.substr(0, slash), c.name.substr(slash + 1, colon - slash - 1));
+    auto ref = translate_detail::cluster_service(c.name);
+    if (!ref) continue;
+    const Service* svc = store.find_service(ref->ns, ref->name);
     std::vector<routing::Endpoint> eps;
     if (svc) {
-      const std::string port_text = c.name.substr(colon + 1);
+      const std::string& port_text = ref->port;
       const ServicePort* port = nullptr;
       for (const auto& p : svc->ports)
         if (std::to_string(p.port) == port_text) port = &p;

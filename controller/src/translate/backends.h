@@ -1,6 +1,8 @@
 // Internal: one backendRef resolved to a cluster, or the reason it could not be.
 #pragma once
 
+#include <optional>
+
 #include "context.h"
 
 namespace gantry::controller::translate_detail {
@@ -25,5 +27,12 @@ uint32_t resolve_ingress_backend(Context& ctx, const std::string& ns, const Ingr
 
 // A cluster of fixed endpoints (a mirror target named by address or DNS name).
 uint32_t fixed_cluster(Context& ctx, const std::string& name, std::vector<routing::Endpoint> endpoints);
+
+// The Service a cluster is named for ("namespace/name:port", the port a number or an
+// unresolved port name); nothing for the fixed clusters ("mirror:host:port").
+struct ClusterService {
+  std::string ns, name, port;
+};
+std::optional<ClusterService> cluster_service(const std::string& cluster);
 
 }  // namespace gantry::controller::translate_detail

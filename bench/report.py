@@ -140,7 +140,8 @@ if reload:
                    f"{r['failures']} | {int(r['rss_start_kb'])/1024:.0f} / {int(r['rss_end_kb'])/1024:.0f} |")
 
 if os.path.exists("route_match.csv"):
-    kinds = {"0": "hosts", "1": "prefixes", "2": "exact", "3": "regex (RE2::Set)", "4": "header matches"}
+    kinds = {"0": "hosts", "1": "prefixes", "2": "exact", "3": "regex (RE2::Set)", "4": "header matches", "5": "query matches",
+             "6": "header regexes (RE2::Set)"}
     table = defaultdict(dict)
     for line in open("route_match.csv"):
         if not line.startswith('"BM_Match'): continue

@@ -14,7 +14,7 @@ using namespace gantry::routing;
 
 namespace {
 
-enum Kind { kHosts, kPrefixes, kExact, kRegex, kHeaders };
+enum Kind { kHosts, kPrefixes, kExact, kRegex, kHeaders, kQuery, kHeaderRegex };
 
 std::string_view header_fn(const void* tenant, std::string_view name, bool& found) {
   found = name == "x-tenant";
@@ -56,6 +56,16 @@ std::unique_ptr<Snapshot> build(Kind kind, int n) {
           m.path = {PathMatchType::PathPrefix, "/", nullptr};
           m.headers.push_back({ValueMatchType::Exact, "x-tenant", "t" + std::to_string(i), nullptr});
           break;
+        case kQuery:
+          m.path = {PathMatchType::PathPrefix, "/", nullptr};
+          m.query.push_back({ValueMatchType::Exact, "tenant", "t" + std::to_string(i), nullptr});
+          break;
+        case kHeaderRegex: {
+          m.path = {PathMatchType::PathPrefix, "/", nullptr};
+          std::string re = "t" + std::to_string(i) + "(-[a-z]+)?";
+          m.headers.push_back({ValueMatchType::RegularExpression, "x-tenant", re, std::make_shared<re2::RE2>(re)});
+          break;
+        }
         default: break;
       }
       v.routes.push_back(route(std::move(m), i));
@@ -75,11 +85,12 @@ void BM_Match(benchmark::State& state) {
   int n = static_cast<int>(state.range(1));
   auto snap = build(kind, n);
   FastRandom rng(1);
-  std::vector<std::string> paths, hosts, tenants;
+  std::vector<std::string> paths, hosts, tenants, queries;
   for (int i = 0; i < 1024; ++i) {
     int k = static_cast<int>(rng.next() % n);
     hosts.push_back("h" + std::to_string(k) + ".example.com");
-    tenants.push_back("t" + std::to_string(k));
+    tenants.push_back("t" + std::to_string(k) + (kind == kHeaderRegex ? "-eu" : ""));
+    queries.push_back("a=1&tenant=t" + std::to_string(k));
     switch (kind) {
       case kExact: paths.push_back("/svc" + std::to_string(k)); break;
       case kRegex: paths.push_back("/re" + std::to_string(k) + "/123"); break;
@@ -91,6 +102,7 @@ void BM_Match(benchmark::State& state) {
     RequestView req;
     req.method = "GET";
     req.path = paths[i & 1023];
+    req.query = queries[i & 1023];
     req.header = &header_fn;
     req.headers = &tenants[i & 1023];
     const Route* r = match_route((*snap->listeners)[0], hosts[i & 1023], req);
@@ -105,6 +117,6 @@ void BM_Match(benchmark::State& state) {
 
 BENCHMARK(BM_Match)
     ->ArgNames({"kind", "routes"})
-    ->ArgsProduct({{kHosts, kPrefixes, kExact, kRegex, kHeaders}, {1, 1000, 10000, 100000}})
+    ->ArgsProduct({{kHosts, kPrefixes, kExact, kRegex, kHeaders, kQuery, kHeaderRegex}, {1, 1000, 10000, 100000}})
     ->Unit(benchmark::kNanosecond);
 BENCHMARK_MAIN();

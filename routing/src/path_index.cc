@@ -34,14 +34,18 @@ void PathIndex::build(const std::vector<Route>& routes, RegexCache* cache) {
   exact_.clear();
   prefix_.clear();
   other_.clear();
+  using Lists = std::unordered_map<std::string, std::vector<uint32_t>, StringHash, std::equal_to<>>;
+  Lists exact, prefix;
   for (uint32_t i = 0; i < routes.size(); ++i) {
     const PathMatch& p = routes[i].match.path;
     switch (p.type) {
-      case PathMatchType::Exact: exact_[p.value].push_back(i); break;
-      case PathMatchType::PathPrefix: prefix_[std::string(trim_slashes(p.value))].push_back(i); break;
+      case PathMatchType::Exact: exact[p.value].push_back(i); break;
+      case PathMatchType::PathPrefix: prefix[std::string(trim_slashes(p.value))].push_back(i); break;
       case PathMatchType::RegularExpression: other_.push_back(i); break;
     }
   }
+  for (auto& [key, list] : exact) exact_[key].build(std::move(list), routes, cache);
+  for (auto& [key, list] : prefix) prefix_[key].build(std::move(list), routes, cache);
   regex_set_.reset();
   if (!other_.empty()) {
     std::vector<const std::string*> patterns;
@@ -54,7 +58,7 @@ int PathIndex::find(const std::vector<Route>& routes, const RequestView& request
   int best = -1;
   std::string_view path = request.path;
   if (!exact_.empty()) {
-    if (auto it = exact_.find(path); it != exact_.end()) consider(it->second, routes, request, best);
+    if (auto it = exact_.find(path); it != exact_.end()) it->second.consider(routes, request, best);
   }
   if (!prefix_.empty()) {
     // A prefix matches at a segment boundary: probe "", then every "/a", "/a/b", ... and
@@ -63,7 +67,7 @@ int PathIndex::find(const std::vector<Route>& routes, const RequestView& request
       if (pos != path.size() && path[pos] != '/') continue;
       std::string_view key = pos == path.size() ? trim_slashes(path) : path.substr(0, pos);
       if (pos != path.size() && pos > 0 && path[pos - 1] == '/') continue;  // "//": same key as before
-      if (auto it = prefix_.find(key); it != prefix_.end()) consider(it->second, routes, request, best);
+      if (auto it = prefix_.find(key); it != prefix_.end()) it->second.consider(routes, request, best);
       if (pos == path.size()) break;
     }
   }

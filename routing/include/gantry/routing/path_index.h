@@ -1,8 +1,9 @@
 // PathIndex: a virtual host's routes indexed by path, so a lookup costs a few hash probes
 // instead of a scan: exact paths in one map, prefixes in another (probed at every segment
-// boundary of the request path), regexes and the rest in a list. The route chosen is the
-// lowest-indexed (highest-precedence) candidate whose whole match holds, exactly as a scan
-// of the sorted routes would choose.
+// boundary of the request path), regexes and the rest in a list. The routes under one path
+// key are a CandidateSet (indexed again by header or query when there are many). The route
+// chosen is the lowest-indexed (highest-precedence) candidate whose whole match holds,
+// exactly as a scan of the sorted routes would choose.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "gantry/routing/candidate_set.h"
 #include "gantry/routing/host_index.h"
 #include "gantry/routing/request_view.h"
 
@@ -30,7 +32,7 @@ class PathIndex {
   int find(const std::vector<Route>& routes, const RequestView& request) const;
 
  private:
-  using Map = std::unordered_map<std::string, std::vector<uint32_t>, StringHash, std::equal_to<>>;
+  using Map = std::unordered_map<std::string, CandidateSet, StringHash, std::equal_to<>>;
   Map exact_;
   Map prefix_;                  // keyed by the prefix without trailing '/'; "/" is ""
   std::vector<uint32_t> other_;  // regular expressions, in order

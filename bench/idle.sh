@@ -3,7 +3,7 @@
 # proxy, one request each, then held; the proxy's resident memory before and after.
 # Expects the proxies of bench/run.sh to be running (run.sh calls it), or starts the
 # backend and Gantry alone when called by hand.
-#   usage: bench/idle.sh [connections=10000]    env: IDLE_PROXIES="nginx haproxy gantry"
+#   usage: bench/idle.sh [connections=10000]    env: IDLE_PROXIES="nginx haproxy gantry" GANTRY=binary
 # Appends to idle.csv: proxy,kind,connections,rss_before_kb,rss_after_kb,kb_per_conn
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -18,14 +18,21 @@ if [ ! -f run/gantry.pid ]; then
   [ -f run/gantry/gateway.yaml ] || ./gen-routes.sh "${ROUTES:-10000}"
   mkdir -p run logs
   nginx -p "$PWD/" -c conf/backend.conf && started+=(backend)
-  taskset -c 0 ../build/cmd/gantry serve --manifests run/gantry --workers 1 --admin 127.0.0.1:9904 --access-log off \
+  taskset -c 0 "${GANTRY:-../build/cmd/gantry}" serve --manifests run/gantry --workers 1 --admin 127.0.0.1:9904 --access-log off \
     > logs/gantry.log 2>&1 &
   echo $! > run/gantry.pid; started+=(gantry)
   for _ in $(seq 600); do curl -sf http://127.0.0.1:9904/readyz >/dev/null && break; sleep 0.1; done
   IDLE_PROXIES=${IDLE_PROXIES:-gantry}
 fi
 cleanup() {
-  for s in "${started[@]}"; do [ -f run/$s.pid ] && kill "$(cat run/$s.pid)" 2>/dev/null && rm -f run/$s.pid; done
+  local s pid
+  for s in "${started[@]}"; do
+    [ -f run/$s.pid ] || continue
+    pid=$(cat run/$s.pid); rm -f run/$s.pid
+    kill "$pid" 2>/dev/null
+    # gone before the next run starts one on the same ports
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  done
 }
 trap cleanup EXIT
 ulimit -n $((N + 1024)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"

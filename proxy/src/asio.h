@@ -11,6 +11,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
 
 namespace gantry::proxy {
 
@@ -19,6 +20,8 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+
 template <class T>
 using awaitable = asio::awaitable<T>;
 

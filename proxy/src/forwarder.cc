@@ -123,7 +123,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
         body.size = room;
         arm(Clock::now() + opt.body_timeout);
         auto [ec, n] = co_await http::async_read_some(stream_, buffer_, parser, use_nothrow);
-        disarm(ec);
+        disarm();
         if (ec == http::error::need_buffer) ec = {};
         if (ec == http::error::body_limit) co_return co_await send_error(ProxyError::PayloadTooLarge, {});
         if (ec == beast::error::timeout) co_return co_await send_error(ProxyError::RequestTimeout, "the request body stalled");

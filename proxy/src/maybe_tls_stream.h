@@ -1,7 +1,9 @@
 // MaybeTlsStream: one connection, plain TCP or TLS over it: a downstream session's (the
 // listener says which) and an upstream connection's (the route says which). Beast's
 // algorithms see one AsyncStream, so the read-handle-write loop and the forwarder are the
-// same code for both.
+// same code for both. The transport under it is Beast's tcp_stream upstream (a timer per
+// operation, which dial and the pool need) and a SweptSocket downstream (deadlines the
+// worker's sweep enforces, nothing held per connection).
 #pragma once
 
 #include <boost/asio/ssl/stream.hpp>
@@ -10,28 +12,31 @@
 #include <string_view>
 
 #include "asio.h"
+#include "swept_socket.h"
 
 namespace gantry::proxy {
 
-class MaybeTlsStream {
+template <class Transport>
+class BasicMaybeTlsStream {
  public:
+  using Tls = asio::ssl::stream<Transport&>;
   // flat_stream: Beast's serializers hand over many small buffers; it coalesces them so
   // one write becomes one TLS record instead of one per buffer.
-  using TlsLayer = beast::flat_stream<asio::ssl::stream<beast::tcp_stream&>>;
-  using executor_type = beast::tcp_stream::executor_type;
+  using TlsLayer = beast::flat_stream<Tls>;
+  using executor_type = typename Transport::executor_type;
 
-  explicit MaybeTlsStream(tcp::socket socket) : tcp_(std::move(socket)) {}
-  explicit MaybeTlsStream(asio::io_context& ioc) : tcp_(ioc) {}
+  explicit BasicMaybeTlsStream(tcp::socket socket) : tcp_(std::move(socket)) {}
+  explicit BasicMaybeTlsStream(asio::io_context& ioc) : tcp_(ioc) {}
 
   executor_type get_executor() noexcept { return tcp_.get_executor(); }
   tcp::socket& socket() { return tcp_.socket(); }
-  beast::tcp_stream& tcp_layer() { return tcp_; }
+  Transport& tcp_layer() { return tcp_; }
   bool is_tls() const { return tls_ != nullptr; }
   // Takes ownership of `ssl` (a listener's server context, or the worker's client context
   // upstream); reads and writes go through TLS from now on. The handshake is the caller's
   // next step.
   void start_tls(SSL* ssl) { tls_ = std::make_unique<TlsLayer>(tcp_, ssl); }
-  asio::ssl::stream<beast::tcp_stream&>& tls() { return tls_->next_layer(); }
+  Tls& tls() { return tls_->next_layer(); }
   // The server name the client asked for (SNI), after the handshake; empty without one.
   std::string_view server_name() {
     if (!tls_) return {};
@@ -56,8 +61,13 @@ class MaybeTlsStream {
   }
 
  private:
-  beast::tcp_stream tcp_;
+  Transport tcp_;
   std::unique_ptr<TlsLayer> tls_;
 };
+
+// Upstream connections.
+using MaybeTlsStream = BasicMaybeTlsStream<beast::tcp_stream>;
+// Downstream sessions.
+using ClientStream = BasicMaybeTlsStream<SweptSocket>;
 
 }  // namespace gantry::proxy

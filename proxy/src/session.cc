@@ -176,7 +176,7 @@ void Session::wait_readable() {
   stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
     self->idle_ = false;
     if (ec) {  // cancelled: the idle deadline, a drain, the listener's removal
-      self->deadline_ = {};
+      self->disarm();
       self->close_plain();
       return;
     }
@@ -218,7 +218,7 @@ awaitable<bool> Session::await_request() {
   begin_idle();
   auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), use_nothrow);
   idle_ = false;
-  disarm(ec);
+  disarm();
   if (ec) co_return false;
   buffer_.commit(n);
   co_return true;
@@ -249,7 +249,7 @@ awaitable<bool> Session::serve_one() {
     arm(head_deadline);
     auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), use_nothrow);
     idle_ = false;
-    disarm(ec);
+    disarm();
     if (ec) {
       if (auto error = read_error(ec)) co_await send_error(*error, {});
       co_return false;

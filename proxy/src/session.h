@@ -63,14 +63,9 @@ class Session : public std::enable_shared_from_this<Session> {
     cancel_if_idle();
   }
   bool retired() const { return retired_; }
-  // The worker's sweep: a wait past its deadline is cancelled (not closed, as a stream's
-  // own timeout would: the client can still be told 408).
-  void expire(Clock::time_point now) {
-    if (deadline_ != Clock::time_point{} && now >= deadline_) {
-      deadline_passed_ = true;
-      stream_.cancel();
-    }
-  }
+  // The worker's sweep: a wait past its deadline is cancelled and completes with
+  // beast::error::timeout (not closed: the client can still be told 408).
+  void expire(Clock::time_point now) { stream_.tcp_layer().expire(now); }
   void close_now() { stream_.close(); }
   const std::string& listener() const { return listener_; }
 
@@ -126,7 +121,7 @@ class Session : public std::enable_shared_from_this<Session> {
   char* relay();
 
   Worker& worker_;
-  MaybeTlsStream stream_;
+  ClientStream stream_;
   beast::flat_buffer buffer_;
   std::string listener_;
   ListenerStats* listener_stats_;
@@ -146,20 +141,10 @@ class Session : public std::enable_shared_from_this<Session> {
   RequestLog& log() { return state().log; }
   std::unique_ptr<char[]> relay_;
   bool idle_ = false;
-  // A client read (the next request, the rest of a head, a buffered body) under the
-  // sweep's deadline instead of the stream's timer; disarm() turns the sweep's
-  // cancellation into beast::error::timeout.
-  void arm(Clock::time_point deadline) {
-    stream_.expires_never();
-    deadline_passed_ = false;
-    deadline_ = deadline;
-  }
-  void disarm(error_code& ec) {
-    deadline_ = {};
-    if (ec == asio::error::operation_aborted && deadline_passed_) ec = beast::error::timeout;
-  }
-  Clock::time_point deadline_{};
-  bool deadline_passed_ = false;
+  // A client read (the next request, the rest of a head, a buffered body) with a
+  // deadline of the phase it belongs to rather than of the one read.
+  void arm(Clock::time_point deadline) { stream_.tcp_layer().expires_at(deadline); }
+  void disarm() { stream_.tcp_layer().expires_never(); }
   bool first_ = true;
   bool retired_ = false;
   bool started_ = false;   // run() has done the handshake

@@ -15,7 +15,8 @@ void half_close(tcp::socket& s) {
 // TLS has no half-close that every client understands: once the upstream is done the
 // client's pending read is cancelled, and the session ends the connection with a TLS
 // close_notify (Session::run).
-void half_close(MaybeTlsStream& s) {
+template <class Transport>
+void half_close(BasicMaybeTlsStream<Transport>& s) {
   if (s.is_tls()) s.cancel();
   else half_close(s.socket());
 }
@@ -46,7 +47,7 @@ awaitable<void> Session::tunnel(UpstreamConnection& upstream) {
   using namespace asio::experimental::awaitable_operators;
   stream_.expires_never();
   upstream.stream.expires_never();
-  MaybeTlsStream& down = stream_;
+  ClientStream& down = stream_;
   MaybeTlsStream& up = upstream.stream;
   // Bytes that arrived with the headers belong to the tunnel.
   if (!co_await flush(up, buffer_) || !co_await flush(down, upstream.buffer)) co_return;

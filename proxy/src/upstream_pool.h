@@ -18,8 +18,6 @@
 
 namespace gantry::proxy {
 
-using Clock = std::chrono::steady_clock;
-
 struct EndpointState;
 struct BackendStats;
 

@@ -220,10 +220,12 @@ void Worker::sweep_idle() {
   const auto now = Clock::now();
   for (Session* s : sessions_) s->expire(now);
   flush_log();  // a quiet worker's lines wait no longer than a sweep
-  if (draining_) return;
-  // A quarter of the shortest idle deadline: a connection outlives its deadline by at
-  // most that much.
-  auto every = std::min({Millis(1000), options_.header_timeout / 4, options_.idle_timeout / 4, options_.body_timeout / 4});
+  // Draining, the sweep goes on while sessions finish: their writes' deadlines are its.
+  if (draining_ && sessions_.empty()) return;
+  // A quarter of the shortest deadline: a connection outlives its deadline by at most
+  // that much.
+  auto every = std::min({Millis(1000), options_.header_timeout / 4, options_.idle_timeout / 4,
+                         options_.body_timeout / 4, options_.write_timeout / 4});
   sweep_timer_.expires_after(std::max(every, Millis(10)));
   sweep_timer_.async_wait([this](error_code ec) {
     if (!ec) sweep_idle();
@@ -232,7 +234,7 @@ void Worker::sweep_idle() {
 
 void Worker::drain() {
   draining_ = true;
-  sweep_timer_.cancel();
+  if (sessions_.empty()) sweep_timer_.cancel();
   // The drain has its own deadline (WorkerPool::drain_and_stop); these would hold run() open.
   for (auto& t : retire_timers_)
     if (auto timer = t.lock()) timer->cancel();

@@ -79,7 +79,12 @@ class Worker {
   bool draining() const { return draining_; }
   bool listener_tls(const std::string& name) const;
   void add_session(Session* s) { sessions_.insert(s); }
-  void remove_session(Session* s) { sessions_.erase(s); }
+  void remove_session(Session* s) {
+    sessions_.erase(s);
+    // The last session of a drain: nothing is left for the sweep, and its timer would
+    // hold run() open.
+    if (draining_ && sessions_.empty()) sweep_timer_.cancel();
+  }
   std::unique_ptr<char[]> take_relay_buffer();
   void give_relay_buffer(std::unique_ptr<char[]> buf);
   // The access log: a line is appended to log_batch() and then ended with log_line_done().

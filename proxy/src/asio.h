@@ -6,6 +6,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -22,11 +23,19 @@ using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 using Clock = std::chrono::steady_clock;
 
+// Each worker runs one io_context: sockets, timers and coroutines name its executor type
+// instead of any_io_executor, whose type erasure costs an indirect call and a copy of a
+// polymorphic object on every operation.
+using Executor = asio::io_context::executor_type;
+using Socket = tcp::socket::rebind_executor<Executor>::other;
+using Acceptor = tcp::acceptor::rebind_executor<Executor>::other;
+using Timer = asio::steady_timer::rebind_executor<Executor>::other;
+using TcpStream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;
 template <class T>
-using awaitable = asio::awaitable<T>;
+using awaitable = asio::awaitable<T, Executor>;
 
 // Every async call returns its error code instead of throwing: the data plane never throws.
-inline constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+inline constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 
 using RequestParser = http::request_parser<http::buffer_body>;
 using ResponseParser = http::response_parser<http::buffer_body>;

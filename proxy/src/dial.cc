@@ -4,7 +4,7 @@
 
 namespace gantry::proxy {
 
-awaitable<error_code> dial(beast::tcp_stream& stream, const routing::Endpoint& ep, std::chrono::milliseconds timeout) {
+awaitable<error_code> dial(TcpStream& stream, const routing::Endpoint& ep, std::chrono::milliseconds timeout) {
   error_code ec;
   auto address = asio::ip::make_address(ep.host, ec);
   stream.expires_after(timeout);

@@ -11,7 +11,7 @@
 namespace gantry::proxy {
 
 // Connects `stream` within `timeout` (resolution included) and sets TCP_NODELAY.
-awaitable<error_code> dial(beast::tcp_stream& stream, const routing::Endpoint& endpoint,
+awaitable<error_code> dial(TcpStream& stream, const routing::Endpoint& endpoint,
                            std::chrono::milliseconds timeout);
 
 }  // namespace gantry::proxy

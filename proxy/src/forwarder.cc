@@ -233,7 +233,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     --retries_left;
     fresh_only = true;
     if (wait.count() > 0) {
-      asio::steady_timer t(worker_.ioc(), wait);
+      Timer t(worker_.ioc(), wait);
       co_await t.async_wait(use_nothrow);
     }
     co_return true;

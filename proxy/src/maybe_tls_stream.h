@@ -25,11 +25,11 @@ class BasicMaybeTlsStream {
   using TlsLayer = beast::flat_stream<Tls>;
   using executor_type = typename Transport::executor_type;
 
-  explicit BasicMaybeTlsStream(tcp::socket socket) : tcp_(std::move(socket)) {}
+  explicit BasicMaybeTlsStream(Socket socket) : tcp_(std::move(socket)) {}
   explicit BasicMaybeTlsStream(asio::io_context& ioc) : tcp_(ioc) {}
 
   executor_type get_executor() noexcept { return tcp_.get_executor(); }
-  tcp::socket& socket() { return tcp_.socket(); }
+  Socket& socket() { return tcp_.socket(); }
   Transport& tcp_layer() { return tcp_; }
   bool is_tls() const { return tls_ != nullptr; }
   // Takes ownership of `ssl` (a listener's server context, or the worker's client context
@@ -66,7 +66,7 @@ class BasicMaybeTlsStream {
 };
 
 // Upstream connections.
-using MaybeTlsStream = BasicMaybeTlsStream<beast::tcp_stream>;
+using MaybeTlsStream = BasicMaybeTlsStream<TcpStream>;
 // Downstream sessions.
 using ClientStream = BasicMaybeTlsStream<SweptSocket>;
 

@@ -38,7 +38,7 @@ std::optional<ProxyError> read_error(const error_code& ec) {
 
 }  // namespace
 
-Session::Session(Worker& worker, tcp::socket socket, std::string listener, ListenerStats* stats)
+Session::Session(Worker& worker, Socket socket, std::string listener, ListenerStats* stats)
     : worker_(worker), stream_(std::move(socket)), listener_(std::move(listener)), listener_stats_(stats) {
   error_code ec;
   auto remote = stream_.socket().remote_endpoint(ec);
@@ -156,7 +156,7 @@ awaitable<void> Session::run() {
 
 void Session::close_plain() {
   error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream_.socket().shutdown(Socket::shutdown_send, ec);
   stream_.close();
 }
 
@@ -173,7 +173,7 @@ void Session::begin_idle() {
 void Session::wait_readable() {
   begin_idle();
   buffer_.shrink_to_fit();  // and no read buffer: the wait needs none
-  stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
+  stream_.socket().async_wait(Socket::wait_read, [self = shared_from_this()](const error_code& ec) {
     self->idle_ = false;
     if (ec) {  // cancelled: the idle deadline, a drain, the listener's removal
       self->disarm();

@@ -51,7 +51,7 @@ struct RequestState {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   // `stats`: the listener's series, which counts the connection as active until it ends.
-  Session(Worker& worker, tcp::socket socket, std::string listener, ListenerStats* stats);
+  Session(Worker& worker, Socket socket, std::string listener, ListenerStats* stats);
   ~Session();
 
   awaitable<void> run();

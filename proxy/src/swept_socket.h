@@ -19,13 +19,13 @@ namespace gantry::proxy {
 
 class SweptSocket {
  public:
-  using executor_type = tcp::socket::executor_type;
-  using lowest_layer_type = tcp::socket;
+  using executor_type = Socket::executor_type;
+  using lowest_layer_type = Socket;
 
-  explicit SweptSocket(tcp::socket socket) : socket_(std::move(socket)) {}
+  explicit SweptSocket(Socket socket) : socket_(std::move(socket)) {}
 
   executor_type get_executor() noexcept { return socket_.get_executor(); }
-  tcp::socket& socket() { return socket_; }
+  Socket& socket() { return socket_; }
   lowest_layer_type& lowest_layer() { return socket_; }
 
   void expires_at(Clock::time_point t) {
@@ -81,7 +81,7 @@ class SweptSocket {
         token, buffers);
   }
   template <class WaitToken>
-  auto async_wait(tcp::socket::wait_type w, WaitToken&& token) {
+  auto async_wait(Socket::wait_type w, WaitToken&& token) {
     return asio::async_initiate<WaitToken, void(error_code)>(
         [this, w](auto handler) {
           socket_.async_wait(w, Completion<std::decay_t<decltype(handler)>>{std::move(handler), &expired_});
@@ -90,7 +90,7 @@ class SweptSocket {
   }
 
  private:
-  tcp::socket socket_;
+  Socket socket_;
   Clock::time_point deadline_{};
   bool expired_ = false;
 };

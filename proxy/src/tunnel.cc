@@ -8,9 +8,9 @@
 namespace gantry::proxy {
 namespace {
 
-void half_close(tcp::socket& s) {
+void half_close(Socket& s) {
   error_code ignored;
-  s.shutdown(tcp::socket::shutdown_send, ignored);
+  s.shutdown(Socket::shutdown_send, ignored);
 }
 // TLS has no half-close that every client understands: once the upstream is done the
 // client's pending read is cancelled, and the session ends the connection with a TLS

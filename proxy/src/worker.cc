@@ -90,7 +90,7 @@ void Worker::apply(routing::SnapshotPtr snapshot, std::shared_ptr<const TlsConte
     return;
   }
   size_t unbound = 0;
-  std::map<std::string, std::shared_ptr<tcp::acceptor>> next;
+  std::map<std::string, std::shared_ptr<Acceptor>> next;
   for (const routing::Listener& l : *snapshot->listeners) {
     if (auto it = acceptors_.find(l.name); it != acceptors_.end()) {
       next.emplace(l.name, it->second);
@@ -101,7 +101,7 @@ void Worker::apply(routing::SnapshotPtr snapshot, std::shared_ptr<const TlsConte
       ++unbound;  // the pool could not bind it (and says why)
       continue;
     }
-    auto acceptor = std::make_shared<tcp::acceptor>(ioc_);
+    auto acceptor = std::make_shared<Acceptor>(ioc_);
     error_code ec;
     acceptor->assign(l.address.find(':') != std::string::npos ? tcp::v6() : tcp::v4(), fd->second, ec);
     sockets.erase(fd);
@@ -129,14 +129,14 @@ void Worker::apply(routing::SnapshotPtr snapshot, std::shared_ptr<const TlsConte
   applied_version_.store(version, std::memory_order_release);
 }
 
-awaitable<void> Worker::accept_loop(std::shared_ptr<tcp::acceptor> acceptor, std::string listener) {
+awaitable<void> Worker::accept_loop(std::shared_ptr<Acceptor> acceptor, std::string listener) {
   ListenerStats* stats = stats_.listener(listener);
   for (;;) {
     auto [ec, socket] = co_await acceptor->async_accept(use_nothrow);
     if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
     if (ec) {
       // Out of descriptors or a connection reset before accept: back off briefly, go on.
-      asio::steady_timer t(ioc_, std::chrono::milliseconds(10));
+      Timer t(ioc_, std::chrono::milliseconds(10));
       co_await t.async_wait(use_nothrow);
       continue;
     }
@@ -176,7 +176,7 @@ void Worker::retire_listener(const std::string& name) {
     any = true;
   }
   if (!any) return;
-  auto timer = std::make_shared<asio::steady_timer>(ioc_, options_.drain_timeout);
+  auto timer = std::make_shared<Timer>(ioc_, options_.drain_timeout);
   std::erase_if(retire_timers_, [](const auto& t) { return t.expired(); });
   retire_timers_.push_back(timer);
   timer->async_wait([this, timer, name](error_code ec) {

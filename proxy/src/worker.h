@@ -106,7 +106,7 @@ class Worker {
   // Sessions accepted on a listener the new snapshot dropped: idle ones end now, busy ones
   // after their response, and whatever is still open after drain_timeout is closed.
   void retire_listener(const std::string& name);
-  awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor, std::string listener);
+  awaitable<void> accept_loop(std::shared_ptr<Acceptor> acceptor, std::string listener);
 
   int index_;
   const ProxyOptions& options_;
@@ -129,10 +129,10 @@ class Worker {
   PinnedPtr pinned_;
   std::vector<uint32_t> rr_;
   routing::FastRandom rng_;
-  std::map<std::string, std::shared_ptr<tcp::acceptor>> acceptors_;
+  std::map<std::string, std::shared_ptr<Acceptor>> acceptors_;
   tls::ClientContextPtr upstream_tls_;
-  std::vector<std::weak_ptr<asio::steady_timer>> retire_timers_;
-  asio::steady_timer sweep_timer_{ioc_};
+  std::vector<std::weak_ptr<Timer>> retire_timers_;
+  Timer sweep_timer_{ioc_};
   bool draining_ = false;
 
   AccessLog* access_log_;

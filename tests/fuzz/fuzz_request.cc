@@ -104,7 +104,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return 0;
   ::fcntl(fds[1], F_SETFL, O_NONBLOCK);
   auto& ioc = world->worker.ioc();
-  proxy::tcp::socket socket(ioc);
+  proxy::Socket socket(ioc);
   boost::system::error_code ec;
   socket.assign(proxy::tcp::v4(), fds[0], ec);
   if (ec) std::abort();

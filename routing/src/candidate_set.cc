@@ -42,8 +42,10 @@ bool lookup(const RequestView& request, const Key& key, std::string_view& value)
   return found;
 }
 
-void scan(const std::vector<uint32_t>& list, const std::vector<Route>& routes, const RequestView& request,
-          int& best) {
+}  // namespace
+
+void consider_in_order(const std::vector<uint32_t>& list, const std::vector<Route>& routes, const RequestView& request,
+                       int& best) {
   for (uint32_t i : list) {
     if (best >= 0 && static_cast<int>(i) >= best) return;
     if (route_matches(routes[i].match, request)) {
@@ -52,8 +54,6 @@ void scan(const std::vector<uint32_t>& list, const std::vector<Route>& routes, c
     }
   }
 }
-
-}  // namespace
 
 struct CandidateSet::Split {
   Key key;
@@ -109,7 +109,7 @@ void CandidateSet::build(std::vector<uint32_t> list, const std::vector<Route>& r
 
 void CandidateSet::consider(const std::vector<Route>& routes, const RequestView& request, int& best) const {
   if (!split_) {
-    scan(scan_, routes, request, best);
+    consider_in_order(scan_, routes, request, best);
     return;
   }
   const Split& s = *split_;
@@ -139,7 +139,7 @@ void CandidateSet::consider(const std::vector<Route>& routes, const RequestView&
           scanned = info.kind == re2::RE2::Set::kNoError;
         }
       }
-      if (!scanned) scan(s.regex_routes, routes, request, best);
+      if (!scanned) consider_in_order(s.regex_routes, routes, request, best);
     }
   }
   // Routes with neither an exact nor a regex match on the name match with or without it.

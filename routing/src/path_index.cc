@@ -16,18 +16,6 @@ std::string_view trim_slashes(std::string_view p) {
   return p;
 }
 
-// The first route of `list` (ascending indices) whose whole match holds, if it beats `best`.
-void consider(const std::vector<uint32_t>& list, const std::vector<Route>& routes, const RequestView& request,
-              int& best) {
-  for (uint32_t i : list) {
-    if (best >= 0 && static_cast<int>(i) >= best) return;
-    if (route_matches(routes[i].match, request)) {
-      best = static_cast<int>(i);
-      return;
-    }
-  }
-}
-
 }  // namespace
 
 void PathIndex::build(const std::vector<Route>& routes, RegexCache* cache) {
@@ -93,7 +81,7 @@ int PathIndex::find(const std::vector<Route>& routes, const RequestView& request
     if (info.kind == re2::RE2::Set::kNoError) return best;  // nothing matched
     // The automaton ran out of memory for this input: fall back to the plain scan.
   }
-  consider(other_, routes, request, best);
+  consider_in_order(other_, routes, request, best);
   return best;
 }
 

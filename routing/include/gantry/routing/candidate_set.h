@@ -25,6 +25,11 @@ namespace gantry::routing {
 struct Route;
 class RegexCache;
 
+// Lowers `best` to the first route of `list` (ascending indices into `routes`) whose whole
+// match holds, if one comes before `best`: the scan every index falls back to.
+void consider_in_order(const std::vector<uint32_t>& list, const std::vector<Route>& routes, const RequestView& request,
+                       int& best);
+
 class CandidateSet {
  public:
   // `list`: indices into `routes`, ascending.

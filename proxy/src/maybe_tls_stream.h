@@ -1,9 +1,9 @@
 // MaybeTlsStream: one connection, plain TCP or TLS over it: a downstream session's (the
 // listener says which) and an upstream connection's (the route says which). Beast's
 // algorithms see one AsyncStream, so the read-handle-write loop and the forwarder are the
-// same code for both. The transport under it is Beast's tcp_stream upstream (a timer per
-// operation, which dial and the pool need) and a SweptSocket downstream (deadlines the
-// worker's sweep enforces, nothing held per connection).
+// same code for both. Upstream it is Beast's tcp_stream (a timer per operation, which dial
+// and the pool need) under Asio's ssl::stream; downstream a SweptSocket (deadlines the
+// worker's sweep enforces) under a TlsSocket (no buffers held while idle).
 #pragma once
 
 #include <boost/asio/ssl/stream.hpp>
@@ -13,13 +13,13 @@
 
 #include "asio.h"
 #include "swept_socket.h"
+#include "tls_socket.h"
 
 namespace gantry::proxy {
 
-template <class Transport>
+template <class Transport, class Tls>
 class BasicMaybeTlsStream {
  public:
-  using Tls = asio::ssl::stream<Transport&>;
   // flat_stream: Beast's serializers hand over many small buffers; it coalesces them so
   // one write becomes one TLS record instead of one per buffer.
   using TlsLayer = beast::flat_stream<Tls>;
@@ -37,6 +37,11 @@ class BasicMaybeTlsStream {
   // next step.
   void start_tls(SSL* ssl) { tls_ = std::make_unique<TlsLayer>(tcp_, ssl); }
   Tls& tls() { return tls_->next_layer(); }
+  // Bytes the TLS layer holds that a wait for readability would not see.
+  bool tls_pending() {
+    if constexpr (requires(Tls& t) { t.pending(); }) return tls_ && tls().pending();
+    else return false;
+  }
   // The server name the client asked for (SNI), after the handshake; empty without one.
   std::string_view server_name() {
     if (!tls_) return {};
@@ -65,9 +70,9 @@ class BasicMaybeTlsStream {
   std::unique_ptr<TlsLayer> tls_;
 };
 
-// Upstream connections.
-using MaybeTlsStream = BasicMaybeTlsStream<TcpStream>;
-// Downstream sessions.
-using ClientStream = BasicMaybeTlsStream<SweptSocket>;
+// Upstream connections: Asio's TLS over Beast's stream.
+using MaybeTlsStream = BasicMaybeTlsStream<TcpStream, asio::ssl::stream<TcpStream&>>;
+// Downstream sessions: OpenSSL on the socket itself, deadlines by the sweep.
+using ClientStream = BasicMaybeTlsStream<SweptSocket, TlsSocket>;
 
 }  // namespace gantry::proxy

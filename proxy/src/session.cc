@@ -129,11 +129,11 @@ awaitable<void> Session::run() {
   }
   if (ok) {
     for (;;) {
-      // Between requests a plain connection holds no coroutine frame at all (a readable
-      // socket starts run() again); a TLS one holds only this frame and await_request's.
+      // Between requests a connection holds no coroutine frame at all: a readable socket
+      // starts run() again. TLS bytes OpenSSL already holds are read without a wait.
       if (st_) st_->parser.reset();
       if (buffer_.size() == 0) {
-        if (!stream_.is_tls() && !readable_) {
+        if (!readable_ && !stream_.tls_pending()) {
           wait_readable();
           co_return;
         }

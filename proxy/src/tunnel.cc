@@ -15,8 +15,8 @@ void half_close(Socket& s) {
 // TLS has no half-close that every client understands: once the upstream is done the
 // client's pending read is cancelled, and the session ends the connection with a TLS
 // close_notify (Session::run).
-template <class Transport>
-void half_close(BasicMaybeTlsStream<Transport>& s) {
+template <class Transport, class Tls>
+void half_close(BasicMaybeTlsStream<Transport, Tls>& s) {
   if (s.is_tls()) s.cancel();
   else half_close(s.socket());
 }

@@ -1,7 +1,12 @@
 // TLS termination through the real proxy, checked with real curl and openssl s_client:
 // certificates from Secrets, chosen by SNI among listeners that share a port, and the
 // ways a handshake goes wrong.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/websocket.hpp>
@@ -200,6 +205,79 @@ TEST_F(TlsTest, KeepAliveServesManyRequestsOnOneTlsConnection) {
   size_t oks = 0;
   for (size_t at = 0; (at = r.response.find("HTTP/1.1 200", at)) != std::string::npos; ++at) ++oks;
   EXPECT_EQ(oks, 3u) << r.response;
+}
+
+// An idle TLS connection waits like a plain one, without a coroutine, and OpenSSL gives its
+// buffers back: held by the hundred they stay cheap, each answers its next request, and a
+// client's close_notify while idle ends its connection.
+TEST_F(TlsTest, IdleTlsConnectionsHoldLittleAndAnswerTheirNextRequest) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  ASSERT_NE(ctx, nullptr);
+  ASSERT_EQ(SSL_CTX_load_verify_locations(ctx, crt("api").c_str(), nullptr), 1);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  const std::string get = "GET /idle HTTP/1.1\r\nHost: api.example.com\r\n\r\n";
+  // One request on `ssl`; true when its answer is a 200.
+  auto ask = [&](SSL* ssl) {
+    if (SSL_write(ssl, get.data(), static_cast<int>(get.size())) <= 0) return false;
+    std::string got;
+    char buf[4096];
+    while (got.find("\r\n\r\n") == std::string::npos) {
+      int n = SSL_read(ssl, buf, sizeof buf);
+      if (n <= 0) return false;
+      got.append(buf, static_cast<size_t>(n));
+    }
+    return got.starts_with("HTTP/1.1 200");
+  };
+  struct Conn {
+    int fd;
+    SSL* ssl;
+  };
+  std::vector<Conn> conns;
+  auto open = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(tls_port_);
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(fd);
+        return false;
+      }
+      timeval tv{5, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      SSL* ssl = SSL_new(ctx);
+      SSL_set_fd(ssl, fd);
+      SSL_set_tlsext_host_name(ssl, "api.example.com");
+      conns.push_back({fd, ssl});
+      if (SSL_connect(ssl) != 1 || !ask(ssl)) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(open(50));  // warm: pools and caches filled
+  std::this_thread::sleep_for(300ms);
+  const long before = rss_kib(gantry_->process->pid());
+  const int n = 300;
+  ASSERT_TRUE(open(n));
+  std::this_thread::sleep_for(300ms);
+  const double per_conn = static_cast<double>(rss_kib(gantry_->process->pid()) - before) / n;
+  RecordProperty("kib_per_idle_tls_connection", std::to_string(per_conn));
+  // Measured 14 KiB at 10,000 (bench/idle.sh); Asio's ssl::stream held 75. ASan's
+  // quarantine keeps the handshakes' freed blocks: only a loose bound there.
+  EXPECT_LT(per_conn, kMemoryScale > 1 ? 200.0 : 30.0);
+  for (size_t i = 0; i < conns.size(); ++i) ASSERT_TRUE(ask(conns[i].ssl)) << "connection " << i;
+  // close_notify from the client: the connection ends (with Gantry's own close_notify).
+  for (size_t i = 0; i < conns.size(); i += 2) SSL_shutdown(conns[i].ssl);
+  for (size_t i = 0; i < conns.size(); i += 2) {
+    char c;
+    EXPECT_EQ(SSL_read(conns[i].ssl, &c, 1), 0) << "connection " << i;
+    EXPECT_EQ(SSL_get_error(conns[i].ssl, 0), SSL_ERROR_ZERO_RETURN) << "connection " << i;
+  }
+  for (Conn& c : conns) {
+    SSL_free(c.ssl);
+    ::close(c.fd);
+  }
+  SSL_CTX_free(ctx);
 }
 
 }  // namespace

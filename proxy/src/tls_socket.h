@@ -82,8 +82,8 @@ class TlsSocket {
 
  private:
   // What an SSL call's failure means, as the error codes Asio's ssl::stream would give.
-  error_code failure(int r) {
-    const int err = SSL_get_error(ssl_, r);
+  // `err`: SSL_get_error's verdict on the failed call.
+  error_code failure(int err) {
     if (err == SSL_ERROR_ZERO_RETURN) return asio::error::eof;  // the peer's close_notify
     if (err == SSL_ERROR_SYSCALL) {
       if (errno != 0) return error_code(errno, asio::error::get_system_category());
@@ -120,7 +120,7 @@ class TlsSocket {
           s->next_.async_wait(err == SSL_ERROR_WANT_READ ? Socket::wait_read : Socket::wait_write, std::move(self));
           return;
         }
-        result = s->failure(r);
+        result = s->failure(err);
         n = 0;
       }
       done = true;

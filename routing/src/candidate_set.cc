@@ -55,6 +55,29 @@ void consider_in_order(const std::vector<uint32_t>& list, const std::vector<Rout
   }
 }
 
+bool consider_set_matches(const void* regex_set, std::string_view text, const std::vector<uint32_t>& ids,
+                          const std::vector<Route>& routes, const RequestView& request, int& best) {
+  if (!regex_set) return false;
+  // Reused across calls on this thread: no allocation per request once warm. Only
+  // route_matches runs while it is in use, never another set.
+  thread_local std::vector<int> hits;
+  hits.clear();
+  re2::RE2::Set::ErrorInfo info;
+  const auto* set = static_cast<const re2::RE2::Set*>(regex_set);
+  if (!set->Match(re2::StringPiece(text.data(), text.size()), &hits, &info))
+    return info.kind == re2::RE2::Set::kNoError;  // nothing matched, unless the automaton ran out of memory
+  std::sort(hits.begin(), hits.end());
+  for (int h : hits) {
+    uint32_t i = ids[static_cast<size_t>(h)];
+    if (best >= 0 && static_cast<int>(i) >= best) break;
+    if (route_matches(routes[i].match, request)) {
+      best = static_cast<int>(i);
+      break;
+    }
+  }
+  return true;
+}
+
 struct CandidateSet::Split {
   Key key;
   std::unordered_map<std::string, CandidateSet, StringHash, std::equal_to<>> by_value;
@@ -116,31 +139,8 @@ void CandidateSet::consider(const std::vector<Route>& routes, const RequestView&
   std::string_view value;
   if (lookup(request, s.key, value)) {
     if (auto it = s.by_value.find(value); it != s.by_value.end()) it->second.consider(routes, request, best);
-    if (!s.regex_routes.empty()) {
-      bool scanned = false;
-      if (s.regex_set) {
-        thread_local std::vector<int> hits;
-        hits.clear();
-        re2::RE2::Set::ErrorInfo info;
-        const auto* set = static_cast<const re2::RE2::Set*>(s.regex_set.get());
-        if (set->Match(re2::StringPiece(value.data(), value.size()), &hits, &info)) {
-          std::sort(hits.begin(), hits.end());
-          for (int h : hits) {
-            uint32_t i = s.regex_routes[static_cast<size_t>(h)];
-            if (best >= 0 && static_cast<int>(i) >= best) break;
-            if (route_matches(routes[i].match, request)) {
-              best = static_cast<int>(i);
-              break;
-            }
-          }
-          scanned = true;
-        } else {
-          // No pattern matched, unless the automaton ran out of memory for this input.
-          scanned = info.kind == re2::RE2::Set::kNoError;
-        }
-      }
-      if (!scanned) consider_in_order(s.regex_routes, routes, request, best);
-    }
+    if (!s.regex_routes.empty() && !consider_set_matches(s.regex_set.get(), value, s.regex_routes, routes, request, best))
+      consider_in_order(s.regex_routes, routes, request, best);
   }
   // Routes with neither an exact nor a regex match on the name match with or without it.
   s.rest.consider(routes, request, best);

@@ -1,9 +1,5 @@
 #include "gantry/routing/path_index.h"
 
-#include <re2/set.h>
-
-#include <algorithm>
-
 #include "gantry/routing/regex_cache.h"
 #include "gantry/routing/route_matcher.h"
 #include "gantry/routing/snapshot.h"
@@ -60,28 +56,10 @@ int PathIndex::find(const std::vector<Route>& routes, const RequestView& request
     }
   }
   if (other_.empty()) return best;
-  if (regex_set_) {
-    // Reused across calls on this thread: no allocation per request once warm.
-    thread_local std::vector<int> hits;
-    hits.clear();
-    const auto* set = static_cast<const re2::RE2::Set*>(regex_set_.get());
-    re2::RE2::Set::ErrorInfo info;
-    if (set->Match(re2::StringPiece(path.data(), path.size()), &hits, &info)) {
-      std::sort(hits.begin(), hits.end());
-      for (int h : hits) {
-        uint32_t i = other_[static_cast<size_t>(h)];
-        if (best >= 0 && static_cast<int>(i) >= best) break;
-        if (route_matches(routes[i].match, request)) {
-          best = static_cast<int>(i);
-          break;
-        }
-      }
-      return best;
-    }
-    if (info.kind == re2::RE2::Set::kNoError) return best;  // nothing matched
-    // The automaton ran out of memory for this input: fall back to the plain scan.
-  }
-  consider_in_order(other_, routes, request, best);
+  // One automaton pass finds every regex route the path matches; the plain scan only when
+  // there is no automaton or it gave up on this input.
+  if (!consider_set_matches(regex_set_.get(), path, other_, routes, request, best))
+    consider_in_order(other_, routes, request, best);
   return best;
 }
 

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -29,6 +30,11 @@ class RegexCache;
 // match holds, if one comes before `best`: the scan every index falls back to.
 void consider_in_order(const std::vector<uint32_t>& list, const std::vector<Route>& routes, const RequestView& request,
                        int& best);
+// The same over the ids whose patterns `regex_set` holds in order (regex_set(),
+// build_regex_set()): only the ids whose pattern matches `text` in full are checked. False
+// when there is no set or it gave up on this input: then scan `ids` instead.
+bool consider_set_matches(const void* regex_set, std::string_view text, const std::vector<uint32_t>& ids,
+                          const std::vector<Route>& routes, const RequestView& request, int& best);
 
 class CandidateSet {
  public:

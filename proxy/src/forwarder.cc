@@ -10,6 +10,7 @@
 
 #include "cors.h"
 #include "dial.h"
+#include "head_writer.h"
 #include "header_rewrite.h"
 #include "relay.h"
 #include "session.h"
@@ -207,6 +208,11 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     }
     return false;
   };
+  // The head as it goes upstream, the same for every try.
+  std::string& up_head = state().up_head;
+  up_head.clear();
+  append_head(req, up_head);
+  const OutFraming request_framing{req.chunked()};
   UpstreamPtr conn;
   std::optional<ResponseParser> rp;
   uint32_t retries_left = body_whole ? route.retry.attempts : 0;
@@ -271,39 +277,39 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
 
     if (worker_.access_log_on()) log().upstream = key;
     sent_at = Clock::now();
-    http::request_serializer<http::buffer_body> sr{req};
-    req.body().data = nullptr;
-    req.body().size = 0;
-    req.body().more = has_body;
-    conn->stream.expires_after(bounded(send_timeout));
-    auto [hec, hn] = co_await http::async_write_header(conn->stream, sr, use_nothrow);
-    if (hec) {
-      if (co_await may_retry(reused)) continue;
-      co_return co_await send_error(upstream_error(hec), hec.message());
-    }
+    // The head goes with the body read so far (all of it, when it is whole) in one write;
+    // with Expect: 100-continue it goes alone, and the client hears 100 after it.
+    std::string_view head = up_head;
     if (expect_continue && has_body) {
+      conn->stream.expires_after(bounded(send_timeout));
+      auto [hec, hn] = co_await asio::async_write(conn->stream, asio::buffer(head.data(), head.size()), use_nothrow);
+      if (hec) {
+        if (co_await may_retry(reused)) continue;
+        co_return co_await send_error(upstream_error(hec), hec.message());
+      }
+      head = {};
       expect_continue = false;
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       stream_.expires_after(opt.write_timeout);
       auto [cec, cn] = co_await asio::async_write(stream_, asio::buffer(kContinue), use_nothrow);
       if (cec) co_return false;
     }
-    if (has_body && (!buffered.empty() || body_whole)) {
-      req.body().data = buffered.empty() ? nullptr : buffered.data();
-      req.body().size = buffered.size();
-      req.body().more = !parser.is_done();
+    if (!has_body || body_whole || !buffered.empty()) {
+      FramedWrite w(head, buffered.data(), buffered.size(), parser.is_done(), request_framing);
+      head = {};
       conn->stream.expires_after(bounded(send_timeout));
-      auto [bec, bn] = co_await http::async_write(conn->stream, sr, use_nothrow);
-      if (bec == http::error::need_buffer) bec = {};
-      if (bec) {
-        if (body_whole && co_await may_retry(reused)) continue;
-        const std::string detail = "sending the request body: " + bec.message();
-        co_return co_await send_error(upstream_error(bec), detail);
+      auto [wec, wn] = co_await asio::async_write(conn->stream, w.buffers(), use_nothrow);
+      if (wec) {
+        // Nothing of the body beyond `buffered` was read yet: the request can still go again.
+        if (co_await may_retry(reused)) continue;
+        if (!has_body) co_return co_await send_error(upstream_error(wec), wec.message());
+        co_return co_await send_error(upstream_error(wec), "sending the request body: " + wec.message());
       }
     }
-    if (!sr.is_done()) {
-      RelayResult r = co_await relay_body(stream_, buffer_, parser, conn->stream, sr, relay(), opt.relay_buffer,
-                                          opt.body_timeout, bounded(send_timeout), mirror_body ? &*mirror_body : nullptr);
+    if (!parser.is_done()) {
+      RelayResult r = co_await relay_body(stream_, buffer_, parser, conn->stream, head, request_framing, relay(),
+                                          opt.relay_buffer, opt.body_timeout, bounded(send_timeout),
+                                          mirror_body ? &*mirror_body : nullptr);
       log().bytes_in += r.bytes;
       if (r.failure == RelayFailure::Input && r.ec == http::error::body_limit)
         co_return co_await send_error(ProxyError::PayloadTooLarge, {});
@@ -373,11 +379,13 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   const bool upstream_keep_alive = rp->keep_alive();
   log().status = status;
 
+  std::string& down_head = state().down_head;
+  down_head.clear();
   if (status == 101 && upgrade) {
     prepare_downstream_response(res, client_version, false, true);
-    http::response_serializer<http::buffer_body> rs{res};
+    append_head(res, down_head);
     stream_.expires_after(opt.write_timeout);
-    auto [ec, n] = co_await http::async_write_header(stream_, rs, use_nothrow);
+    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(down_head), use_nothrow);
     if (!ec) co_await tunnel(*conn);
     co_return false;
   }
@@ -389,24 +397,24 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   for (const routing::Filters* f : {&route.filters, plan.backend_filters})
     if (f) apply_header_modifier(f->response_headers, res);
   if (route.filters.cors && !origin.empty()) add_cors_headers(*route.filters.cors, origin, res);
-  http::response_serializer<http::buffer_body> rs{res};
-  res.body().data = nullptr;
-  res.body().size = 0;
-  res.body().more = !rp->is_done();
-  // When the body (or its first part) has already arrived, header and body leave in one
-  // write; otherwise the header goes first, so a slow stream starts at once.
+  append_head(res, down_head);
+  // RFC 9112 section 6.3: no body follows the head of a HEAD's response, a 204 or a 304.
+  const bool body_allowed = !is_head && status != 204 && status != 304;
+  std::string_view head = down_head;
+  // When the body (or its first part) has already arrived, head and body leave in one
+  // write; otherwise the head goes first, so a slow stream starts at once.
   if (!rp->is_done() && conn->buffer.size() == 0) {
     stream_.expires_after(opt.write_timeout);
-    auto [wec, wn] = co_await http::async_write_header(stream_, rs, use_nothrow);
+    auto [wec, wn] = co_await asio::async_write(stream_, asio::buffer(down_head), use_nothrow);
     if (wec) co_return false;
+    head = {};
   }
-  if (!rs.is_done()) {
-    RelayResult r = co_await relay_body(conn->stream, conn->buffer, *rp, stream_, rs, relay(), opt.relay_buffer,
-                                        bounded(read_timeout), opt.write_timeout);
-    log().bytes_out = r.bytes;
-    // Once the header is out, a broken upstream can only be told by closing the connection.
-    if (r.failure != RelayFailure::None) co_return false;
-  }
+  RelayResult r = co_await relay_body(conn->stream, conn->buffer, *rp, stream_, head,
+                                      OutFraming{body_allowed && res.chunked()}, relay(), opt.relay_buffer,
+                                      bounded(read_timeout), opt.write_timeout);
+  log().bytes_out = r.bytes;
+  // Once the head is out, a broken upstream can only be told by closing the connection.
+  if (r.failure != RelayFailure::None) co_return false;
   if (upstream_keep_alive && rp->is_done() && conn->buffer.size() == 0)
     pool.release(*st, std::move(conn));
   co_return keep;

@@ -17,7 +17,7 @@ bool connection_has(const Fields& f, std::string_view token) {
 }
 
 // Removes the hop-by-hop fields: the fixed set, and any the Connection field names.
-// Transfer-Encoding stays: the serializer frames the body the way it arrived.
+// Transfer-Encoding stays: the relay frames the body the way it arrived (relay.h).
 template <class Fields>
 void strip_hop_by_hop(Fields& f, bool keep_upgrade) {
   char names[8][64];

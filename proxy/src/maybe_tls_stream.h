@@ -20,7 +20,8 @@ namespace gantry::proxy {
 template <class Transport, class Tls>
 class BasicMaybeTlsStream {
  public:
-  // flat_stream: Beast's serializers hand over many small buffers; it coalesces them so
+  // flat_stream: a relayed write gathers up to four buffers (head, chunk size, data, end)
+  // and Beast's serializers (error responses) many; it coalesces them so
   // one write becomes one TLS record instead of one per buffer.
   using TlsLayer = beast::flat_stream<Tls>;
   using executor_type = typename Transport::executor_type;

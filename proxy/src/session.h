@@ -46,6 +46,7 @@ struct RequestState {
   std::optional<RequestParser> parser;
   RequestLog log;
   std::string scratch;  // a normalized target, when normalization changed it
+  std::string up_head, down_head;  // the heads Gantry writes upstream and downstream
 };
 
 class Session : public std::enable_shared_from_this<Session> {

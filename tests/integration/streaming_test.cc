@@ -90,6 +90,19 @@ TEST_F(StreamingTest, DownloadChunked) {
   expect_bounded_memory();
 }
 
+// RFC 9112 section 6.3: a HEAD's response ends with its head, chunked or not. Gantry
+// writes the last chunk only where a body may follow; a stray "0\r\n\r\n" would be read
+// as the start of the next response on the same connection.
+TEST_F(StreamingTest, HeadOfAChunkedResponseEndsWithItsHead) {
+  const std::string base = "http://127.0.0.1:" + std::to_string(gantry_->port);
+  auto r = run("curl -s -I -H 'Host: down.example.com' '" + base + "/bytes/100?chunked=1' --next -s -o /dev/null " +
+               "-w '%{http_code} %{size_download} %{num_connects}' -H 'Host: down.example.com' " + base + "/bytes/10");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("Transfer-Encoding: chunked"), std::string::npos) << r.out;
+  // The second response came on the same connection (no new connect), whole.
+  EXPECT_NE(r.out.find("\r\n\r\n200 10 0"), std::string::npos) << r.out;
+}
+
 TEST_F(StreamingTest, WebSocketIsTunnelled) {
   namespace asio = boost::asio;
   namespace websocket = boost::beast::websocket;

@@ -148,7 +148,8 @@ void reset(tcp::socket& socket) {
 }
 
 template <class Stream>
-asio::awaitable<void> stream_bytes(Stream& socket, uint64_t size, bool chunked, bool keep_alive, unsigned version) {
+asio::awaitable<void> stream_bytes(Stream& socket, uint64_t size, bool chunked, bool keep_alive, unsigned version,
+                                   bool head_only) {
   http::response<http::buffer_body> res{http::status::ok, version};
   res.set(http::field::content_type, "application/octet-stream");
   if (chunked) res.chunked(true);
@@ -159,7 +160,7 @@ asio::awaitable<void> stream_bytes(Stream& socket, uint64_t size, bool chunked, 
   res.body().data = nullptr;
   res.body().more = true;
   auto [hec, hn] = co_await http::async_write_header(socket, sr, nothrow);
-  if (hec) co_return;
+  if (hec || head_only) co_return;
   uint64_t left = size;
   while (left > 0) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(left, block.size()));
@@ -236,7 +237,8 @@ asio::awaitable<void> serve_stream(Stream& socket, bool tls, std::string tls_nam
       res.result(static_cast<unsigned>(std::atoi(path.c_str() + 8)));
     } else if (path.rfind("/bytes/", 0) == 0) {
       uint64_t size = std::strtoull(path.c_str() + 7, nullptr, 10);
-      co_await stream_bytes(socket, size, query_param(target, "chunked") == "1", keep_alive, req.version());
+      co_await stream_bytes(socket, size, query_param(target, "chunked") == "1", keep_alive, req.version(),
+                            req.method() == http::verb::head);
       if (!keep_alive) co_return;
       continue;
     } else if (path.rfind("/retry/", 0) == 0 && !query_param(target, "uuid").empty()) {
@@ -293,7 +295,12 @@ asio::awaitable<void> serve_stream(Stream& socket, bool tls, std::string tls_nam
     if (auto spec = req.find("X-Echo-Set-Header"); spec != req.end()) apply_set_headers(res.base(), spec->value());
     res.keep_alive(keep_alive);
     res.prepare_payload();
-    auto [wec, wn] = co_await http::async_write(socket, res, nothrow);
+    // RFC 9110 section 9.3.2: a HEAD's response is the GET's head alone (Beast's
+    // serializer would write the body too, and the next response would follow it).
+    http::response_serializer<http::string_body> sr{res};
+    boost::system::error_code wec;
+    if (req.method() == http::verb::head) std::tie(wec, std::ignore) = co_await http::async_write_header(socket, sr, nothrow);
+    else std::tie(wec, std::ignore) = co_await http::async_write(socket, sr, nothrow);
     if (wec || !keep_alive) {
       raw.shutdown(tcp::socket::shutdown_send, ec);
       co_return;

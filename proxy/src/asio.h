@@ -13,6 +13,10 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <optional>
+#include <tuple>
+
+#include "header_arena.h"
 
 namespace gantry::proxy {
 
@@ -37,9 +41,17 @@ using awaitable = asio::awaitable<T, Executor>;
 // Every async call returns its error code instead of throwing: the data plane never throws.
 inline constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 
-using RequestParser = http::request_parser<http::buffer_body>;
-using ResponseParser = http::response_parser<http::buffer_body>;
-using Request = http::request<http::buffer_body>;
-using Response = http::response<http::buffer_body>;
+// The proxied request's and response's fields live in the request's HeaderArena.
+using Fields = http::basic_fields<ArenaAllocator<char>>;
+using RequestParser = http::request_parser<http::buffer_body, ArenaAllocator<char>>;
+using ResponseParser = http::response_parser<http::buffer_body, ArenaAllocator<char>>;
+using Request = http::request<http::buffer_body, Fields>;
+using Response = http::response<http::buffer_body, Fields>;
+
+// A parser whose fields are allocated from `arena`.
+template <class Parser>
+void emplace_parser(std::optional<Parser>& p, HeaderArena& arena) {
+  p.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(ArenaAllocator<char>(&arena)));
+}
 
 }  // namespace gantry::proxy

@@ -332,7 +332,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     // The response header; 1xx interim responses other than 101 are read past.
     error_code rec;
     for (;;) {
-      rp.emplace();
+      emplace_parser(rp, state().arena);
       rp->header_limit(static_cast<uint32_t>(opt.header_limit));
       rp->body_limit(boost::none);
       if (is_head) rp->skip(true);

@@ -9,7 +9,7 @@ void append_version(unsigned version, std::string& out) {
   out.append(v, sizeof v);
 }
 
-void append_fields(const http::fields& f, std::string& out) {
+void append_fields(const Fields& f, std::string& out) {
   for (const auto& field : f) {
     const auto name = field.name_string();
     const auto value = field.value();
@@ -23,7 +23,7 @@ void append_fields(const http::fields& f, std::string& out) {
 
 }  // namespace
 
-void append_head(const http::request_header<>& h, std::string& out) {
+void append_head(const http::request_header<Fields>& h, std::string& out) {
   const auto method = h.method_string();
   const auto target = h.target();
   out.append(method.data(), method.size());
@@ -35,7 +35,7 @@ void append_head(const http::request_header<>& h, std::string& out) {
   append_fields(h, out);
 }
 
-void append_head(const http::response_header<>& h, std::string& out) {
+void append_head(const http::response_header<Fields>& h, std::string& out) {
   append_version(h.version(), out);
   const unsigned code = h.result_int();
   const char status[] = {' ', static_cast<char>('0' + code / 100), static_cast<char>('0' + code / 10 % 10),

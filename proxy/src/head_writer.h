@@ -12,8 +12,8 @@ namespace gantry::proxy {
 
 // "METHOD target HTTP/x.y" and the fields; the method's own spelling when Beast does not
 // know the verb.
-void append_head(const http::request_header<>& h, std::string& out);
+void append_head(const http::request_header<Fields>& h, std::string& out);
 // "HTTP/x.y code reason" and the fields; the standard reason phrase when none was given.
-void append_head(const http::response_header<>& h, std::string& out);
+void append_head(const http::response_header<Fields>& h, std::string& out);
 
 }  // namespace gantry::proxy

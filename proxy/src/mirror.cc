@@ -43,7 +43,10 @@ void Session::collect_mirrors(const routing::Snapshot& snapshot, const std::vect
     if (cluster.endpoints.empty()) continue;
     MirrorCopy copy;
     copy.endpoint = cluster.endpoints[worker_.next_endpoint(m.cluster) % cluster.endpoints.size()];
-    copy.request = std::make_shared<http::request<http::string_body>>(req.base());
+    // Its own fields: the copy outlives the request whose arena holds the original's.
+    copy.request = std::make_shared<http::request<http::string_body>>(req.method(), req.target(), req.version());
+    if (req.method() == http::verb::unknown) copy.request->method_string(req.method_string());
+    for (const auto& f : req) copy.request->insert(f.name_string(), f.value());
     copy.request->erase(http::field::transfer_encoding);
     copy.request->erase(http::field::expect);
     copy.request->keep_alive(false);

@@ -78,7 +78,8 @@ class FramedWrite {
 // read becomes one write, and the last chunk rides with the last bytes. Each read and
 // write has its own timeout.
 template <bool isRequest, class In, class Out>
-awaitable<RelayResult> relay_body(In& in, beast::flat_buffer& in_buffer, http::parser<isRequest, http::buffer_body>& p,
+awaitable<RelayResult> relay_body(In& in, beast::flat_buffer& in_buffer,
+                                  http::parser<isRequest, http::buffer_body, ArenaAllocator<char>>& p,
                                   Out& out, std::string_view head, OutFraming out_framing, char* buf, size_t size,
                                   std::chrono::milliseconds read_timeout, std::chrono::milliseconds write_timeout,
                                   BodyTap* tap = nullptr) {

@@ -15,7 +15,7 @@ namespace gantry::proxy {
 namespace {
 
 std::string_view find_field(const void* fields, std::string_view lower_name, bool& found) {
-  const auto& f = *static_cast<const http::fields*>(fields);
+  const auto& f = *static_cast<const Fields*>(fields);
   auto it = f.find(lower_name);
   found = it != f.end();
   return found ? std::string_view(it->value()) : std::string_view{};
@@ -228,7 +228,9 @@ awaitable<bool> Session::serve_one() {
   const ProxyOptions& opt = worker_.options();
   first_ = false;
 
-  parser().emplace();
+  parser().reset();  // its fields go with the arena's reset
+  state().arena.reset();
+  emplace_parser(parser(), state().arena);
   parser()->header_limit(static_cast<uint32_t>(opt.header_limit));
   parser()->body_limit(boost::none);
   const auto head_deadline = Clock::now() + opt.header_timeout;
@@ -316,7 +318,7 @@ awaitable<bool> Session::serve_one() {
   routing::RequestView view;
   view.method = req.method_string();
   routing::split_target(req.target(), view.path, view.query);
-  view.headers = static_cast<const http::fields*>(&req);
+  view.headers = static_cast<const Fields*>(&req);
   view.header = &find_field;
   // A connection's certificate was chosen by SNI for one listener; a request whose Host
   // belongs to another one (connection reuse across names) is not served with it

@@ -43,6 +43,9 @@ struct RequestLog {
 };
 
 struct RequestState {
+  // The fields of the request and of its upstream responses; declared before the parser
+  // so that it outlives it.
+  HeaderArena arena;
   std::optional<RequestParser> parser;
   RequestLog log;
   std::string scratch;  // a normalized target, when normalization changed it

@@ -44,8 +44,10 @@ void Session::collect_mirrors(const routing::Snapshot& snapshot, const std::vect
     MirrorCopy copy;
     copy.endpoint = cluster.endpoints[worker_.next_endpoint(m.cluster) % cluster.endpoints.size()];
     // Its own fields: the copy outlives the request whose arena holds the original's.
-    copy.request = std::make_shared<http::request<http::string_body>>(req.method(), req.target(), req.version());
-    if (req.method() == http::verb::unknown) copy.request->method_string(req.method_string());
+    copy.request = std::make_shared<http::request<http::string_body>>();
+    copy.request->method_string(req.method_string());  // a verb Beast does not know included
+    copy.request->target(req.target());
+    copy.request->version(req.version());
     for (const auto& f : req) copy.request->insert(f.name_string(), f.value());
     copy.request->erase(http::field::transfer_encoding);
     copy.request->erase(http::field::expect);

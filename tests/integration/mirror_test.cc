@@ -92,6 +92,15 @@ TEST_F(MirrorTest, RequestWithoutBodyIsCopied) {
   EXPECT_TRUE(copy_logged("Echoing back request made to /no-body?x=1 "));
 }
 
+// The copy has fields of its own (the original's live in the request's arena): the same
+// method, a verb Beast does not know included, and the same headers.
+TEST_F(MirrorTest, CopyKeepsTheMethodAndTheHeaders) {
+  auto r = curl(gantry_->port, "copy.example.com", "/purge-me", "-X PURGE -H 'X-Team: blue'");
+  EXPECT_NE(r.out.find("\"method\":\"PURGE\""), std::string::npos) << r.out;
+  EXPECT_TRUE(copy_logged("Request method for /purge-me: PURGE")) << read_file(dir_->path() / "echo-copy-1-a.log");
+  EXPECT_TRUE(copy_logged("Request host for /purge-me: copy.example.com"));
+}
+
 TEST_F(MirrorTest, BodyIsCopiedWhole) {
   for (bool chunked : {false, true}) {
     std::string target = chunked ? "/body-chunked" : "/body-length";

@@ -220,7 +220,9 @@ asio::awaitable<void> serve_stream(Stream& socket, bool tls, std::string tls_nam
     std::string target(req.target());
     std::string path = target.substr(0, target.find('?'));
     bool keep_alive = req.keep_alive();
+    const bool head = req.method() == http::verb::head;
     std::cout << "Echoing back request made to " << target << " to client (" << remote << ")" << std::endl;
+    std::cout << "Request method for " << target << ": " << req.method_string() << std::endl;
     if (body_bytes) std::cout << "Request body for " << target << ": " << body_bytes << " bytes, sum " << body_sum << std::endl;
     if (auto h = req.find(http::field::host); h != req.end())
       std::cout << "Request host for " << target << ": " << h->value() << std::endl;
@@ -237,8 +239,7 @@ asio::awaitable<void> serve_stream(Stream& socket, bool tls, std::string tls_nam
       res.result(static_cast<unsigned>(std::atoi(path.c_str() + 8)));
     } else if (path.rfind("/bytes/", 0) == 0) {
       uint64_t size = std::strtoull(path.c_str() + 7, nullptr, 10);
-      co_await stream_bytes(socket, size, query_param(target, "chunked") == "1", keep_alive, req.version(),
-                            req.method() == http::verb::head);
+      co_await stream_bytes(socket, size, query_param(target, "chunked") == "1", keep_alive, req.version(), head);
       if (!keep_alive) co_return;
       continue;
     } else if (path.rfind("/retry/", 0) == 0 && !query_param(target, "uuid").empty()) {
@@ -299,7 +300,7 @@ asio::awaitable<void> serve_stream(Stream& socket, bool tls, std::string tls_nam
     // serializer would write the body too, and the next response would follow it).
     http::response_serializer<http::string_body> sr{res};
     boost::system::error_code wec;
-    if (req.method() == http::verb::head) std::tie(wec, std::ignore) = co_await http::async_write_header(socket, sr, nothrow);
+    if (head) std::tie(wec, std::ignore) = co_await http::async_write_header(socket, sr, nothrow);
     else std::tie(wec, std::ignore) = co_await http::async_write(socket, sr, nothrow);
     if (wec || !keep_alive) {
       raw.shutdown(tcp::socket::shutdown_send, ec);

@@ -18,11 +18,6 @@ bool has_star(const std::vector<std::string>& items) {
 
 }  // namespace
 
-bool is_cors_preflight(const Request& req) {
-  return req.method() == http::verb::options && req.count(http::field::origin) > 0 &&
-         req.count(http::field::access_control_request_method) > 0;
-}
-
 http::response<http::empty_body> cors_preflight_response(const routing::Cors& cors, const Request& req) {
   http::response<http::empty_body> res{http::status::no_content, req.version()};
   res.set(http::field::server, "gantry");

@@ -7,7 +7,6 @@
 
 namespace gantry::proxy {
 
-bool is_cors_preflight(const Request& req);
 // The preflight answer: 204, with the Access-Control-* headers when the origin is allowed.
 http::response<http::empty_body> cors_preflight_response(const routing::Cors& cors, const Request& req);
 void add_cors_headers(const routing::Cors& cors, std::string_view origin, Response& res);

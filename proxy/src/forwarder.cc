@@ -50,16 +50,6 @@ ProxyError upstream_error(const error_code& ec) {
   return ec == beast::error::timeout ? ProxyError::UpstreamTimeout : ProxyError::UpstreamBroken;
 }
 
-// URLRewrite: the Host and the path (the query stays).
-void rewrite_url(const routing::UrlRewrite& rw, const routing::Route& route, Request& req) {
-  if (!rw.hostname.empty()) req.set(http::field::host, rw.hostname);
-  if (auto target = routing::rewrite_target(rw.path, route.match.path, req.target())) req.target(*target);
-}
-
-}  // namespace
-
-namespace {
-
 // A read from the client that failed because the client went away (or the drain's
 // deadline cancelled it), not because its bytes were wrong.
 bool client_gone(const error_code& ec) {
@@ -91,12 +81,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     req.erase(http::field::expect);  // answered here, before the body is read
   }
   prepare_upstream_request(req, client_ip_, stream_.is_tls(), upgrade);
-  // Filters: the rule's first, then the chosen backendRef's (Gateway API order).
-  for (const routing::Filters* f : {&route.filters, plan.backend_filters}) {
-    if (!f) continue;
-    apply_header_modifier(f->request_headers, req);
-    if (f->rewrite) rewrite_url(*f->rewrite, route, req);
-  }
+  apply_request_filters(route, plan.backend_filters, req);
   std::vector<MirrorCopy> mirrors;
   if (!route.filters.mirrors.empty()) collect_mirrors(*worker_.pinned()->snapshot, route.filters.mirrors, original_target, mirrors);
   if (plan.backend_filters && !plan.backend_filters->mirrors.empty())
@@ -394,8 +379,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   const bool eof_body = !rp->is_done() && !rp->chunked() && !rp->content_length();
   const bool keep = client_keep_alive && !eof_body && !closing();
   prepare_downstream_response(res, client_version, keep, false);
-  for (const routing::Filters* f : {&route.filters, plan.backend_filters})
-    if (f) apply_header_modifier(f->response_headers, res);
+  apply_response_filters(route, plan.backend_filters, res);
   if (route.filters.cors && !origin.empty()) add_cors_headers(*route.filters.cors, origin, res);
   append_head(res, down_head);
   // RFC 9112 section 6.3: no body follows the head of a HEAD's response, a 204 or a 304.

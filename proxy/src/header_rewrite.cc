@@ -74,4 +74,20 @@ void prepare_downstream_response(Response& res, unsigned version, bool keep_aliv
   res.keep_alive(keep_alive);
 }
 
+void apply_request_filters(const routing::Route& route, const routing::Filters* backend, Request& req) {
+  for (const routing::Filters* f : {&route.filters, backend}) {
+    if (!f) continue;
+    apply_header_modifier(f->request_headers, req);
+    if (const auto& rw = f->rewrite) {
+      if (!rw->hostname.empty()) req.set(http::field::host, rw->hostname);
+      if (auto target = routing::rewrite_target(rw->path, route.match.path, req.target())) req.target(*target);
+    }
+  }
+}
+
+void apply_response_filters(const routing::Route& route, const routing::Filters* backend, Response& res) {
+  for (const routing::Filters* f : {&route.filters, backend})
+    if (f) apply_header_modifier(f->response_headers, res);
+}
+
 }  // namespace gantry::proxy

@@ -6,6 +6,7 @@
 
 #include "asio.h"
 #include "gantry/routing/filters.h"
+#include "gantry/routing/snapshot.h"
 
 namespace gantry::proxy {
 
@@ -21,5 +22,11 @@ void apply_header_modifier(const routing::HeaderModifier& m, Fields& f) {
   for (const auto& [name, value] : m.add) f.insert(name, value);
   for (const auto& name : m.remove) f.erase(name);
 }
+
+// An exchange's filters on the message's fields, whatever carried it: the rule's first,
+// then the chosen backendRef's (Gateway API order). Upstream: header modifiers and
+// URLRewrite (the Host and the path; the query stays). Downstream: header modifiers.
+void apply_request_filters(const routing::Route& route, const routing::Filters* backend, Request& req);
+void apply_response_filters(const routing::Route& route, const routing::Filters* backend, Response& res);
 
 }  // namespace gantry::proxy

@@ -8,6 +8,7 @@
 
 #include "access_log.h"
 #include "cors.h"
+#include "exchange.h"
 #include "request_rules.h"
 #include "gantry/routing/route_matcher.h"
 
@@ -315,58 +316,46 @@ awaitable<bool> Session::serve_one() {
   char host_buf[256];
   std::string_view host =
       routing::normalize_host(host_field == req.end() ? std::string_view{} : std::string_view(host_field->value()), host_buf, sizeof host_buf);
-  routing::RequestView view;
-  view.method = req.method_string();
-  routing::split_target(req.target(), view.path, view.query);
-  view.headers = static_cast<const Fields*>(&req);
-  view.header = &find_field;
-  // A connection's certificate was chosen by SNI for one listener; a request whose Host
-  // belongs to another one (connection reuse across names) is not served with it
-  // (GatewayHTTPSListenerDetectMisdirectedRequests, RFC 9110 421).
-  if (listener && !sni_.empty()) {
-    auto by_sni = listener->scope_index.find(sni_);
-    auto by_host = listener->scope_index.find(host);
-    if (by_sni && by_host && *by_sni != *by_host) co_return co_await send_error(ProxyError::Misdirected, {});
+  ExchangeRequest ask;
+  ask.host = host;
+  ask.sni = sni_;
+  ask.view.method = req.method_string();
+  routing::split_target(req.target(), ask.view.path, ask.view.query);
+  ask.view.headers = static_cast<const Fields*>(&req);
+  ask.view.header = &find_field;
+  ask.client_addr = client_addr_.data();
+  ask.client_addr_len = client_addr_len_;
+  const uint64_t pick_draw = worker_.random(), canary_draw = worker_.random();
+  const ExchangePlan plan = plan_exchange(snap, listener, ask, pick_draw, canary_draw);
+  if (plan.route) {
+    log().route_stats = worker_.stats().route(*plan.route);
+    if (logging) log().route = log().route_stats->name;  // "namespace/name/rule"
   }
-  const routing::ListenerScope* scope = nullptr;
-  const routing::Route* route = listener ? routing::match_route(*listener, host, view, &scope) : nullptr;
-  if (!route) co_return co_await send_error(ProxyError::NoRoute, {});
-  log().route_stats = worker_.stats().route(*route);
-  if (logging) log().route = log().route_stats->name;  // "namespace/name/rule"
-
-  int pick = routing::pick_weighted(route->backends, route->total_weight, worker_.random());
-  const routing::WeightedCluster* backend = pick < 0 ? nullptr : &route->backends[pick];
-  const routing::Filters* backend_filters = backend && backend->filters ? backend->filters.get() : nullptr;
-  uint32_t cluster_index = backend ? backend->cluster : routing::kInvalidCluster;
-  if (route->canary && routing::canary_chosen(*route->canary, view, worker_.random())) {
-    cluster_index = route->canary->cluster;
-    backend_filters = nullptr;
+  if (plan.cluster) {
+    if (logging) log().backend = plan.cluster->name;
+    log().backend_stats = worker_.stats().backend(*snap, plan.cluster_index);
   }
-
-  // A CORS preflight and a redirect are answered here, whatever the backends.
-  if (route->filters.cors && is_cors_preflight(parser()->get())) {
-    auto res = cors_preflight_response(*route->filters.cors, parser()->get());
-    bool keep = parser()->is_done() && parser()->get().keep_alive() && !closing();
-    res.keep_alive(keep);
-    log().status = res.result_int();
-    stream_.expires_after(worker_.options().write_timeout);
-    auto [wec, wn] = co_await http::async_write(stream_, res, use_nothrow);
-    co_return keep && !wec;
+  switch (plan.answer) {
+    case Answer::Error:
+      co_return co_await send_error(plan.error, plan.detail);
+    case Answer::Preflight: {
+      auto res = cors_preflight_response(*plan.route->filters.cors, req);
+      bool keep = parser()->is_done() && req.keep_alive() && !closing();
+      res.keep_alive(keep);
+      log().status = res.result_int();
+      stream_.expires_after(worker_.options().write_timeout);
+      auto [wec, wn] = co_await http::async_write(stream_, res, use_nothrow);
+      co_return keep && !wec;
+    }
+    case Answer::Redirect:
+      co_return co_await send_redirect(*plan.redirect, *plan.route, plan.scope->port, host);
+    case Answer::Forward:
+      break;
   }
-  if (route->filters.redirect)
-    co_return co_await send_redirect(*route->filters.redirect, *route, scope->port, host);
-  if (backend_filters && backend_filters->redirect)
-    co_return co_await send_redirect(*backend_filters->redirect, *route, scope->port, host);
-  if (auto refused = refused_by(*route)) co_return co_await send_error(*refused, {});
-
-  if (cluster_index == routing::kInvalidCluster) co_return co_await send_error(ProxyError::InvalidBackend, {});
-  const routing::Cluster& cluster = snap->clusters[cluster_index];
-  if (logging) log().backend = cluster.name;
-  BackendStats* backend_stats = worker_.stats().backend(*snap, cluster_index);
-  log().backend_stats = backend_stats;
-  if (cluster.endpoints.empty()) co_return co_await send_error(ProxyError::NoEndpoint, cluster.name);
-  const routing::Endpoint& endpoint = worker_.upstreams().choose(cluster, worker_.next_endpoint(cluster_index));
-  co_return co_await forward(endpoint, Plan{route, backend_filters, &cluster, cluster_index, backend_stats});
+  if (auto refused = refuse_body(*plan.route)) co_return co_await send_error(*refused, {});
+  const routing::Endpoint& endpoint = worker_.upstreams().choose(*plan.cluster, worker_.next_endpoint(plan.cluster_index));
+  co_return co_await forward(endpoint, Plan{plan.route, plan.backend_filters, plan.cluster, plan.cluster_index,
+                                           log().backend_stats});
 }
 
 void Session::finish_request() {
@@ -441,8 +430,7 @@ void Session::log_request(int64_t duration_us) {
   worker_.log_line_done();
 }
 
-std::optional<ProxyError> Session::refused_by(const routing::Route& route) {
-  if (!routing::source_allowed(route.source_ranges, client_addr_.data(), client_addr_len_)) return ProxyError::Forbidden;
+std::optional<ProxyError> Session::refuse_body(const routing::Route& route) {
   // The route's own limit (ingress-nginx proxy-body-size), else --max-body-size.
   const uint64_t limit = route.body_limit ? route.body_limit : worker_.options().max_body_size;
   if (limit && !parser()->is_done()) {

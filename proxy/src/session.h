@@ -95,8 +95,9 @@ class Session : public std::enable_shared_from_this<Session> {
     uint32_t cluster_index = 0;
     BackendStats* backend_stats = nullptr;
   };
-  // Source ranges, the body limit: what a route refuses before anything goes upstream.
-  std::optional<ProxyError> refused_by(const routing::Route& route);
+  // The route's body limit: a declared length over it is refused before anything goes
+  // upstream, a chunked body is cut off when it passes it.
+  std::optional<ProxyError> refuse_body(const routing::Route& route);
   awaitable<bool> forward(const routing::Endpoint& endpoint, const Plan& plan);
   awaitable<bool> send_redirect(const routing::Redirect& redirect, const routing::Route& route, uint16_t listener_port,
                                 std::string_view host);

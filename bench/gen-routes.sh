@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Writes the same N prefix, host and regex routes for nginx, HAProxy and Gantry.
+# Writes the same N prefix, host, regex and header-match routes for nginx, HAProxy and Gantry.
 set -euo pipefail
 N=${1:-10000}
 cd "$(dirname "$0")"
@@ -10,6 +10,13 @@ mkdir -p conf run/gantry
     echo "server { listen 127.0.0.1:9013; server_name h$i.example.com; location / { proxy_pass http://be; } }"; done; } > conf/routes-hosts.inc
 { echo "server { listen 127.0.0.1:9015 backlog=4096;"
   for i in $(seq 0 $((N-1))); do echo "  location ~ ^/re$i/[0-9]+\$ { proxy_pass http://be; }"; done; echo "}"; } > conf/routes-regex.inc
+# Header matches: a route per value of x-tenant. nginx looks the value up in a map (a
+# hash), HAProxy in a map file; neither scans.
+{ echo "map \$http_x_tenant \$tenant_known {"; echo "  default 0;"
+  for i in $(seq 0 $((N-1))); do echo "  t$i 1;"; done; echo "}"
+  echo "server { listen 127.0.0.1:9017 backlog=4096;"
+  echo "  location / { if (\$tenant_known = 0) { return 404; } proxy_pass http://be; } }"; } > conf/routes-headers.inc
+for i in $(seq 0 $((N-1))); do echo "t$i be"; done > conf/tenants.map
 for i in $(seq 0 $((N-1))); do echo "/svc$i/ be"; done > conf/paths.map
 for i in $(seq 0 $((N-1))); do echo "h$i.example.com be"; done > conf/hosts.map
 for i in $(seq 0 $((N-1))); do echo "^/re$i/[0-9]+\$ be"; done > conf/regex.map
@@ -35,6 +42,7 @@ spec:
   - {name: prefix, port: 9031, protocol: HTTP}
   - {name: hosts, port: 9033, protocol: HTTP}
   - {name: regex, port: 9035, protocol: HTTP}
+  - {name: headers, port: 9037, protocol: HTTP}
   - {name: tls, port: 9445, protocol: HTTPS, tls: {certificateRefs: [{name: bench-cert}]}}
 ---
 apiVersion: v1
@@ -76,6 +84,11 @@ awk -v N="$N" 'BEGIN {
     printf "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: regex-%d, namespace: default}\nspec:\n  parentRefs: [{name: bench, sectionName: regex}]\n  rules:\n", r
     for (i = r * 16; i < (r + 1) * 16 && i < N; i++)
       printf "  - matches: [{path: {type: RegularExpression, value: \"/re%d/[0-9]+\"}}]\n    backendRefs: [{name: be, port: 8080}]\n", i
+  }
+  for (r = 0; r * 16 < N; r++) {
+    printf "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: headers-%d, namespace: default}\nspec:\n  parentRefs: [{name: bench, sectionName: headers}]\n  rules:\n", r
+    for (i = r * 16; i < (r + 1) * 16 && i < N; i++)
+      printf "  - matches: [{headers: [{name: x-tenant, value: t%d}]}]\n    backendRefs: [{name: be, port: 8080}]\n", i
   }
   for (i = 0; i < N; i++)
     printf "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: host-%d, namespace: default}\nspec:\n  parentRefs: [{name: bench, sectionName: hosts}]\n  hostnames: [h%d.example.com]\n  rules: [{backendRefs: [{name: be, port: 8080}]}]\n", i, i

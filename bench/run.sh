@@ -10,7 +10,7 @@ export ROUTES=$N
 
 # --- peers and tools -----------------------------------------------------------------
 ../scripts/deps.sh
-peers=(nginx-light haproxy wrk nghttp2-client python3 socat bc)
+peers=(nginx-light haproxy wrk nghttp2-client python3 socat bc linux-perf)
 missing=()
 for p in "${peers[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; fi
@@ -45,7 +45,7 @@ taskset -c 0 $GANTRY serve --manifests run/gantry --workers 1 --admin 127.0.0.1:
   > logs/gantry.log 2>&1 &
 echo $! > run/gantry.pid
 for _ in $(seq 600); do curl -sf http://127.0.0.1:9904/readyz >/dev/null && break; sleep 0.1; done
-for port in 8080 9001 9002 9003 9011 9013 9015 9021 9023 9025 9031 9033 9035; do
+for port in 8080 9001 9002 9003 9011 9013 9015 9017 9021 9023 9025 9027 9031 9033 9035 9037; do
   curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/" || echo "warning: nothing answers on $port" >&2
 done
 
@@ -70,12 +70,12 @@ measure() {
 
 echo "round,proxy,scenario,rps,p50,p99,proxy_cpu_pct,req_per_proxy_core_s,errors,proxy_rss_kb" > results.csv
 measure 0 backend warmup 0 http://127.0.0.1:8080/ > /dev/null
-# name:plain:tls:prefix:hosts:regex
-TARGETS="nginx:9001:9443:9011:9013:9015 haproxy:9002:9444:9021:9023:9025 gantry:9003:9445:9031:9033:9035"
+# name:plain:tls:prefix:hosts:regex:headers
+TARGETS="nginx:9001:9443:9011:9013:9015:9017 haproxy:9002:9444:9021:9023:9025:9027 gantry:9003:9445:9031:9033:9035:9037"
 for r in $(seq 1 "$ROUNDS"); do
   measure "$r" backend direct 0 http://127.0.0.1:8080/
   for t in $TARGETS; do
-    IFS=: read -r px pl tl pf hs rg <<< "$t"
+    IFS=: read -r px pl tl pf hs rg hd <<< "$t"
     measure "$r" "$px" http-ka 1 "http://127.0.0.1:$pl/"
     measure "$r" "$px" http-new 1 "http://127.0.0.1:$pl/" -H 'Connection: close'
     if [ "$tl" != "-" ]; then
@@ -85,8 +85,14 @@ for r in $(seq 1 "$ROUNDS"); do
     measure "$r" "$px" r10k-prefix 1 "http://127.0.0.1:$pf/" -s lua/randpath.lua
     measure "$r" "$px" r10k-hosts 1 "http://127.0.0.1:$hs/" -s lua/randhost.lua
     measure "$r" "$px" r10k-regex 1 "http://127.0.0.1:$rg/" -s lua/randregex.lua
+    measure "$r" "$px" r10k-headers 1 "http://127.0.0.1:$hd/" -s lua/randheader.lua
   done
 done
+
+# --- where the cycles go (perf, keep-alive load) ---------------------------------------
+rm -f profile.csv
+./profile.sh "$D" nginx 9001 "$(pids_of nginx | paste -sd,)" haproxy 9002 "$(pids_of haproxy)" \
+  gantry 9003 "$(pids_of gantry)"
 
 # --- idle memory per connection (plain and TLS) ----------------------------------------
 rm -f idle.csv

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <thread>
 
+#include <sched.h>
+
 namespace gantry::cmd {
 namespace {
 
@@ -13,6 +15,44 @@ Result<long> number(const std::string& flag, const std::string& text, long min, 
   if (ec != std::errc() || p != text.data() + text.size() || v < min || v > max)
     return Error{flag + ": '" + text + "' is not a number from " + std::to_string(min) + " to " + std::to_string(max)};
   return v;
+}
+
+// --cpu-affinity: "off", "auto" (the CPUs this process may run on, in order), or a list
+// such as 0,2,4-7.
+Result<std::vector<int>> cpu_list(const std::string& text) {
+  std::vector<int> cpus;
+  if (text == "off") return cpus;
+  if (text == "auto") {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+      for (int c = 0; c < CPU_SETSIZE; ++c)
+        if (CPU_ISSET(c, &set)) cpus.push_back(c);
+    return cpus;
+  }
+  const Error bad{"--cpu-affinity: '" + text + "' is not auto, off or a CPU list such as 0,2,4-7"};
+  size_t at = 0;
+  while (at <= text.size()) {
+    size_t end = text.find(',', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string item = text.substr(at, end - at);
+    const size_t dash = item.find('-');
+    int lo = 0, hi = 0;
+    auto parse = [](std::string_view t, int& v) {
+      auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+      return ec == std::errc() && p == t.data() + t.size() && v >= 0 && v < CPU_SETSIZE;
+    };
+    if (dash == std::string::npos) {
+      if (!parse(item, lo)) return bad;
+      hi = lo;
+    } else if (!parse(std::string_view(item).substr(0, dash), lo) || !parse(std::string_view(item).substr(dash + 1), hi) ||
+               hi < lo) {
+      return bad;
+    }
+    for (int c = lo; c <= hi; ++c) cpus.push_back(c);
+    at = end + 1;
+  }
+  return cpus;
 }
 
 }  // namespace
@@ -38,6 +78,9 @@ those the API server holds, watched, with their status written back.
   --admin ADDR:PORT            admin server: /healthz /readyz /status /config_dump /metrics
                                (default 127.0.0.1:9901)
   --workers N                  proxy threads, each with its own event loop (default: cores)
+  --cpu-affinity auto|off|LIST worker i runs on the i-th CPU of LIST (e.g. 0,2,4-7; wrapping
+                               round), or of the CPUs the process may use with auto
+                               (default off: the kernel places them)
   --controller-name NAME       the GatewayClass controllerName and IngressClass spec.controller
                                we own (default gantry.dev/gateway-controller)
   --ingress-class NAME         the IngressClass whose Ingresses we serve (default gantry)
@@ -157,6 +200,12 @@ Result<Flags> parse_flags(const std::vector<std::string>& args) {
       auto n = number(a, *v, 1, 256);
       if (!n) return n.error();
       f.proxy.workers = static_cast<int>(*n);
+    } else if (a == "--cpu-affinity") {
+      auto v = value();
+      if (!v) return v.error();
+      auto cpus = cpu_list(*v);
+      if (!cpus) return cpus.error();
+      f.proxy.cpu_affinity = std::move(*cpus);
     } else if (a == "--controller-name") {
       auto v = value();
       if (!v) return v.error();

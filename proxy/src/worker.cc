@@ -1,6 +1,11 @@
 #include "worker.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
 
 #include <ctime>
 
@@ -28,6 +33,19 @@ void Worker::start() {
   guard_.emplace(ioc_.get_executor());
   asio::post(ioc_, [this] { sweep_idle(); });
   thread_ = std::thread([this] {
+    // Named, so top, perf and /proc tell the workers apart.
+    char name[16];
+    std::snprintf(name, sizeof name, "gantry-w%d", index_);
+    pthread_setname_np(pthread_self(), name);
+    if (!options_.cpu_affinity.empty()) {
+      const int cpu = options_.cpu_affinity[static_cast<size_t>(index_) % options_.cpu_affinity.size()];
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(cpu, &set);
+      if (int err = pthread_setaffinity_np(pthread_self(), sizeof set, &set))
+        log::warn("worker " + std::to_string(index_) + ": cannot pin to CPU " + std::to_string(cpu) + ": " +
+                  std::strerror(err) + "; it runs unpinned");
+    }
     ioc_.run();
     // Pooled upstream connections and acceptors die with their owner, on this thread.
     upstreams_.clear();

@@ -2,7 +2,9 @@
 #include <signal.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <future>
+#include <map>
 #include <thread>
 
 #include "harness.h"
@@ -109,6 +111,50 @@ TEST(CommandLine, BadFlagsAreExplained) {
   r = run(std::string(GANTRY_BIN) + " serve --help");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("--manifests PATH..."), std::string::npos);
+}
+
+// Each worker thread's name (gantry-wN) and the CPUs it may run on, from /proc.
+std::map<std::string, std::string> worker_cpus(pid_t pid) {
+  std::map<std::string, std::string> out;
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& t : std::filesystem::directory_iterator(tasks)) {
+    std::string name = read_file(t.path() / "comm");
+    while (!name.empty() && name.back() == '\n') name.pop_back();
+    if (!name.starts_with("gantry-w")) continue;
+    const std::string status = read_file(t.path() / "status");
+    const size_t at = status.find("Cpus_allowed_list:");
+    if (at == std::string::npos) continue;
+    const size_t from = status.find_first_not_of(" \t", at + 18);
+    out[name] = status.substr(from, status.find('\n', from) - from);
+  }
+  return out;
+}
+
+TEST(CommandLine, CpuAffinityPinsEachWorker) {
+  const std::string all = [] {  // the CPUs this process may run on, as /proc lists them
+    const std::string status = read_file("/proc/self/status");
+    const size_t at = status.find("Cpus_allowed_list:");
+    const size_t from = status.find_first_not_of(" \t", at + 18);
+    return status.substr(from, status.find('\n', from) - from);
+  }();
+  const std::string first = all.substr(0, all.find_first_of(",-"));
+  OneBackend setup;
+  Gantry pinned(setup.manifests, {"--workers", "3", "--cpu-affinity", first});
+  ASSERT_TRUE(pinned.wait_ready()) << pinned.log();
+  auto cpus = worker_cpus(pinned.process->pid());
+  EXPECT_EQ(cpus, (std::map<std::string, std::string>{{"gantry-w0", first}, {"gantry-w1", first}, {"gantry-w2", first}}))
+      << pinned.log();
+  EXPECT_EQ(curl_status(pinned.port, "a", "/"), 200);
+  // Without the flag the workers may run wherever the process may.
+  Gantry free(setup.manifests, {"--workers", "2"});
+  ASSERT_TRUE(free.wait_ready()) << free.log();
+  EXPECT_EQ(worker_cpus(free.process->pid()), (std::map<std::string, std::string>{{"gantry-w0", all}, {"gantry-w1", all}}));
+
+  for (const char* bad : {"3-1", "x", "0,", "-1", "99999"}) {
+    auto r = run(std::string(GANTRY_BIN) + " serve --manifests x --cpu-affinity '" + bad + "' 2>&1");
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_NE(r.out.find("is not auto, off or a CPU list"), std::string::npos) << bad << ": " << r.out;
+  }
 }
 
 TEST(CommandLine, BrokenManifestIsReportedWithFileAndLine) {

@@ -1,6 +1,8 @@
 // ProxyOptions: data-plane limits and timeouts. Defaults suit an edge proxy.
 #pragma once
 
+#include <vector>
+
 #include <chrono>
 #include <cstddef>
 
@@ -10,6 +12,9 @@ using Millis = std::chrono::milliseconds;
 
 struct ProxyOptions {
   int workers = 1;
+  // Worker i runs on CPU cpu_affinity[i % size] (--cpu-affinity); empty: wherever the
+  // kernel puts it.
+  std::vector<int> cpu_affinity;
   Millis header_timeout{10'000};        // whole request header (slowloris guard)
   Millis idle_timeout{60'000};          // keep-alive between requests, and body read stalls
   Millis connect_timeout{5'000};        // upstream TCP connect

@@ -128,7 +128,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   bool mirrors_launched = !has_body;
 
   // timeouts.request bounds the whole exchange; timeouts.backendRequest each try.
-  const auto started = Clock::now();
+  const auto started = log().start;
   const auto request_deadline =
       route.timeouts.request_ms ? started + std::chrono::milliseconds(route.timeouts.request_ms) : Clock::time_point::max();
   const std::chrono::milliseconds try_timeout =
@@ -230,12 +230,12 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     co_return true;
   };
 
-  Clock::time_point sent_at{};
+  Clock::time_point sent_at{}, answered{};
   for (bool first_try = true;; first_try = false) {
     if (!first_try) ++log().retries;
     conn.reset();
     bool reused = false;
-    if (!fresh_only) conn = pool.acquire(*st);
+    if (!fresh_only) conn = pool.acquire(*st, started);
     if (conn) {
       reused = true;
       if (plan.backend_stats) plan.backend_stats->reuses.add();
@@ -343,11 +343,12 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
       co_return co_await send_error(upstream_error(rec), "reading the response header: " + rec.message());
     }
     const unsigned status = rp->get().result_int();
-    log().upstream_us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent_at).count();
+    answered = Clock::now();
+    log().upstream_us = std::chrono::duration_cast<std::chrono::microseconds>(answered - sent_at).count();
     // Gateway failures say the endpoint is unwell (Envoy's consecutive_gateway_failure); a
     // 500 is the application's own answer and says nothing of the endpoint.
     if (status == 502 || status == 503 || status == 504) failed();
-    else pool.record_success(*health, Clock::now());
+    else pool.record_success(*health, answered);
     if (retries_left > 0 &&
         std::find(route.retry.codes.begin(), route.retry.codes.end(), status) != route.retry.codes.end()) {
       if (co_await may_retry(false)) continue;  // the connection is dropped with its unread body
@@ -356,7 +357,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     break;
   }
   // An answer that comes after timeouts.request is an answer the client no longer gets.
-  if (Clock::now() > request_deadline)
+  if (answered > request_deadline)
     co_return co_await send_error(ProxyError::UpstreamTimeout, "timeouts.request ran out");
 
   Response& res = rp->get();
@@ -399,8 +400,10 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   log().bytes_out = r.bytes;
   // Once the head is out, a broken upstream can only be told by closing the connection.
   if (r.failure != RelayFailure::None) co_return false;
-  if (upstream_keep_alive && rp->is_done() && conn->buffer.size() == 0)
-    pool.release(*st, std::move(conn));
+  if (upstream_keep_alive && rp->is_done() && conn->buffer.size() == 0) {
+    finished_at_ = Clock::now();  // the request's end too (finish_request)
+    pool.release(*st, std::move(conn), finished_at_);
+  }
   co_return keep;
 }
 

@@ -168,7 +168,9 @@ void Session::begin_idle() {
   release_state();
   idle_ = true;
   const ProxyOptions& opt = worker_.options();
-  arm(Clock::now() + (first_ ? opt.header_timeout : opt.idle_timeout));
+  const Clock::time_point from = finished_at_ == Clock::time_point{} ? Clock::now() : finished_at_;
+  finished_at_ = {};
+  arm(from + (first_ ? opt.header_timeout : opt.idle_timeout));
 }
 
 void Session::wait_readable() {
@@ -198,7 +200,8 @@ awaitable<bool> Session::send_error(ProxyError error, std::string_view detail) {
     body += detail;
   }
   body += "\n";
-  if (!log().active) log().begin();  // a head that never parsed is still a request answered
+  // A head that never parsed is still a request answered.
+  if (!log().active) log().begin(Clock::now(), worker_.access_log_on());
   log().status = status;
   log().bytes_out = body.size();
   res.body() = std::move(body);
@@ -234,7 +237,9 @@ awaitable<bool> Session::serve_one() {
   emplace_parser(parser(), state().arena);
   parser()->header_limit(static_cast<uint32_t>(opt.header_limit));
   parser()->body_limit(boost::none);
-  const auto head_deadline = Clock::now() + opt.header_timeout;
+  const auto started = Clock::now();
+  finished_at_ = {};  // a pipelined request's predecessor set it
+  const auto head_deadline = started + opt.header_timeout;
   // The head is read whole before it is parsed so that its raw lines can be checked: the
   // parser would join an obs-fold into one value without a word.
   for (size_t scanned = 0;; ) {
@@ -259,7 +264,8 @@ awaitable<bool> Session::serve_one() {
     }
     buffer_.commit(n);
   }
-  stream_.expires_after(opt.header_timeout);
+  // The whole head, read or parsed, within --header-timeout of its first byte.
+  arm(head_deadline);
   auto [ec, n] = co_await http::async_read_header(stream_, buffer_, *parser(), use_nothrow);
   if (ec) {
     // A named string: GCC 12 frees a temporary in a co_await expression twice.
@@ -270,9 +276,9 @@ awaitable<bool> Session::serve_one() {
   worker_.counters().requests.add();
 
   Request& req = parser()->get();
-  log().begin();
   // The access log's strings are copied only when there is an access log.
   const bool logging = worker_.access_log_on();
+  log().begin(started, logging);
   if (logging) {
     log().method = req.method_string();
     log().path = req.target();  // as the client sent it ($request_uri)
@@ -362,7 +368,8 @@ void Session::finish_request() {
   if (!st_ || !st_->log.active) return;
   log().active = false;
   if (log().status) worker_.counters().count_response(log().status);
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - log().start).count();
+  if (finished_at_ == Clock::time_point{}) finished_at_ = Clock::now();
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(finished_at_ - log().start).count();
   if (RouteStats* r = log().route_stats) {
     if (log().status) count_class(worker_.stats().responses(*r, log().backend_stats).responses, log().status);
     r->duration.observe_us(static_cast<uint64_t>(us));

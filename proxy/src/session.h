@@ -28,10 +28,12 @@ struct RequestLog {
   std::string method, authority, path, route, backend, upstream, request_id;
   RouteStats* route_stats = nullptr;  // the route and backend that served it, if any
   BackendStats* backend_stats = nullptr;
-  void begin() {
+  // `now`: the request's start, read once and reused for its deadlines; the wall clock
+  // is read only for an access log line.
+  void begin(Clock::time_point now, bool wall_clock) {
     active = true;
-    at = std::chrono::system_clock::now();
-    start = Clock::now();
+    if (wall_clock) at = std::chrono::system_clock::now();
+    start = now;
     status = 0;
     bytes_in = bytes_out = 0;
     upstream_us = -1;
@@ -150,6 +152,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // deadline of the phase it belongs to rather than of the one read.
   void arm(Clock::time_point deadline) { stream_.tcp_layer().expires_at(deadline); }
   void disarm() { stream_.tcp_layer().expires_never(); }
+  // When the last request finished: the idle deadline counts from it (one clock read).
+  Clock::time_point finished_at_{};
   bool first_ = true;
   bool retired_ = false;
   bool started_ = false;   // run() has done the handshake

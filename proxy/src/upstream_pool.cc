@@ -55,9 +55,8 @@ const EndpointState* UpstreamPool::find(std::string_view key) const {
   return it == endpoints_.end() ? nullptr : &it->second;
 }
 
-UpstreamPtr UpstreamPool::acquire(EndpointState& st) {
+UpstreamPtr UpstreamPool::acquire(EndpointState& st, Clock::time_point now) {
   auto& stack = st.idle;
-  auto now = Clock::now();
   while (!stack.empty()) {
     UpstreamPtr c = std::move(stack.back());
     stack.pop_back();
@@ -70,9 +69,9 @@ UpstreamPtr UpstreamPool::acquire(EndpointState& st) {
   return nullptr;
 }
 
-void UpstreamPool::release(EndpointState& st, UpstreamPtr conn) {
+void UpstreamPool::release(EndpointState& st, UpstreamPtr conn, Clock::time_point now) {
   if (st.idle.size() >= limits_.max_idle_per_endpoint) return;  // closes it
-  conn->idle_since = Clock::now();
+  conn->idle_since = now;
   conn->stream.expires_never();
   st.idle.push_back(std::move(conn));
 }

@@ -71,8 +71,10 @@ class UpstreamPool {
   // nullptr when the endpoint has no such state yet (it was never used).
   const EndpointState* find(std::string_view key) const;
   // An idle connection that is still open, or nullptr.
-  UpstreamPtr acquire(EndpointState& st);
-  void release(EndpointState& st, UpstreamPtr conn);
+  // `now`: the caller's clock reading (the request's start, its response's arrival), so
+  // the pool reads none of its own.
+  UpstreamPtr acquire(EndpointState& st, Clock::time_point now);
+  void release(EndpointState& st, UpstreamPtr conn, Clock::time_point now);
   // False when the endpoint already has max_per_endpoint connections open.
   bool may_open(const EndpointState& st) const { return !limits_.max_per_endpoint || st.open < limits_.max_per_endpoint; }
   // Passive health, kept on the state of the plain "host:port" key. A failure that completes a run of eject_after ejects the endpoint,

@@ -10,7 +10,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <optional>
@@ -34,7 +33,6 @@ using Executor = asio::io_context::executor_type;
 using Socket = tcp::socket::rebind_executor<Executor>::other;
 using Acceptor = tcp::acceptor::rebind_executor<Executor>::other;
 using Timer = asio::steady_timer::rebind_executor<Executor>::other;
-using TcpStream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;
 template <class T>
 using awaitable = asio::awaitable<T, Executor>;
 

@@ -6,12 +6,13 @@
 #include <chrono>
 
 #include "asio.h"
+#include "deadline_socket.h"
 #include "gantry/routing/snapshot.h"
 
 namespace gantry::proxy {
 
 // Connects `stream` within `timeout` (resolution included) and sets TCP_NODELAY.
-awaitable<error_code> dial(TcpStream& stream, const routing::Endpoint& endpoint,
+awaitable<error_code> dial(DeadlineSocket& stream, const routing::Endpoint& endpoint,
                            std::chrono::milliseconds timeout);
 
 }  // namespace gantry::proxy

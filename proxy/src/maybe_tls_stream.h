@@ -1,9 +1,10 @@
 // MaybeTlsStream: one connection, plain TCP or TLS over it: a downstream session's (the
 // listener says which) and an upstream connection's (the route says which). Beast's
 // algorithms see one AsyncStream, so the read-handle-write loop and the forwarder are the
-// same code for both. Upstream it is Beast's tcp_stream (a timer per operation, which dial
-// and the pool need) under Asio's ssl::stream; downstream a SweptSocket (deadlines the
-// worker's sweep enforces) under a TlsSocket (no buffers held while idle).
+// same code for both. Upstream it is a DeadlineSocket (one lazily armed timer per
+// connection: route timeouts are too fine for the sweep) under Asio's ssl::stream;
+// downstream a SweptSocket (deadlines the worker's sweep enforces) under a TlsSocket (no
+// buffers held while idle).
 #pragma once
 
 #include <boost/asio/ssl/stream.hpp>
@@ -12,6 +13,7 @@
 #include <string_view>
 
 #include "asio.h"
+#include "deadline_socket.h"
 #include "swept_socket.h"
 #include "tls_socket.h"
 
@@ -71,8 +73,8 @@ class BasicMaybeTlsStream {
   std::unique_ptr<TlsLayer> tls_;
 };
 
-// Upstream connections: Asio's TLS over Beast's stream.
-using MaybeTlsStream = BasicMaybeTlsStream<TcpStream, asio::ssl::stream<TcpStream&>>;
+// Upstream connections: Asio's TLS over a DeadlineSocket.
+using MaybeTlsStream = BasicMaybeTlsStream<DeadlineSocket, asio::ssl::stream<DeadlineSocket&>>;
 // Downstream sessions: OpenSSL on the socket itself, deadlines by the sweep.
 using ClientStream = BasicMaybeTlsStream<SweptSocket, TlsSocket>;
 

@@ -16,7 +16,7 @@ thread_local int g_mirrors_in_flight = 0;
 awaitable<void> send_copy(asio::io_context& ioc, routing::Endpoint endpoint,
                           std::shared_ptr<http::request<http::string_body>> copy, std::chrono::milliseconds timeout) {
   ++g_mirrors_in_flight;
-  TcpStream stream(ioc);
+  DeadlineSocket stream(ioc);
   if (!co_await dial(stream, endpoint, timeout)) {
     stream.expires_after(timeout);
     auto [wec, wn] = co_await http::async_write(stream, *copy, use_nothrow);

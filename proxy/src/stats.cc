@@ -1,9 +1,12 @@
 #include "stats.h"
 
+#include "gantry/routing/route_series.h"
+
 namespace gantry::proxy {
 
 RouteStats* WorkerStats::route(const routing::Route& route) {
-  if (auto it = route_cache_.find(&route); it != route_cache_.end()) return it->second;
+  const uint32_t id = route.series != routing::Route::kNoSeries ? route.series : routing::route_series_id(route.source);
+  if (id < by_series_.size() && by_series_[id]) return by_series_[id];
   key_.assign(route.source.ns).append("/").append(route.source.name).append("/").append(std::to_string(route.source.rule));
   std::lock_guard lock(mutex_);
   auto& slot = routes_[{route.source.kind, key_}];
@@ -12,7 +15,8 @@ RouteStats* WorkerStats::route(const routing::Route& route) {
     slot->kind = route.source.kind;
     slot->name = key_;
   }
-  route_cache_.emplace(&route, slot.get());
+  if (id >= by_series_.size()) by_series_.resize(id + 1, nullptr);
+  by_series_[id] = slot.get();
   return slot.get();
 }
 
@@ -52,11 +56,6 @@ RouteStats::ByBackend& WorkerStats::responses(RouteStats& route, const BackendSt
 
 void WorkerStats::on_snapshot(const routing::Snapshot& snapshot) {
   cluster_cache_.assign(snapshot.clusters.size(), nullptr);
-  // An endpoints-only publish shares the listeners, so their routes' addresses hold.
-  if (routes_of_ != snapshot.listeners.get()) {
-    route_cache_.clear();
-    routes_of_ = snapshot.listeners.get();
-  }
 }
 
 }  // namespace gantry::proxy

@@ -13,7 +13,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "gantry/common/prometheus.h"
@@ -84,8 +83,8 @@ class WorkerStats {
   BackendStats* backend(const routing::Snapshot& snapshot, uint32_t cluster);
   ListenerStats* listener(const std::string& name);
   RouteStats::ByBackend& responses(RouteStats& route, const BackendStats* backend);
-  // A new snapshot: routes and clusters are found again by name (their addresses and
-  // indexes are the snapshot's), the series themselves stay.
+  // A new snapshot: clusters are found again by name (their indexes are the snapshot's);
+  // routes keep their series ids, and the series themselves stay.
   void on_snapshot(const routing::Snapshot& snapshot);
 
   // The admin thread: `f` sees every series under the mutex.
@@ -104,8 +103,7 @@ class WorkerStats {
   Backends backends_;
   Listeners listeners_;
   // Worker thread only: what the pinned snapshot's routes and clusters map to.
-  const void* routes_of_ = nullptr;  // the listeners route_cache_ was made for
-  std::unordered_map<const routing::Route*, RouteStats*> route_cache_;
+  std::vector<RouteStats*> by_series_;  // by Route::series: the same in every snapshot
   std::vector<BackendStats*> cluster_cache_;
   std::string key_;
 };

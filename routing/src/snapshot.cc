@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gantry/routing/regex_cache.h"
+#include "gantry/routing/route_series.h"
 
 namespace gantry::routing {
 namespace {
@@ -31,6 +32,7 @@ VirtualHostPtr make_vhost(VirtualHost vhost, RegexCache* cache) {
   for (Route& route : vhost.routes) {
     route.total_weight = 0;
     for (const WeightedCluster& wc : route.backends) route.total_weight += wc.weight;
+    route.series = route_series_id(route.source);
   }
   vhost.path_index.build(vhost.routes, cache);
   return std::make_shared<const VirtualHost>(std::move(vhost));

@@ -77,6 +77,9 @@ struct Route {
   std::vector<SourceRange> source_ranges;  // empty: any client; others get 403
   uint64_t body_limit = 0;                 // request body bytes; beyond it 413; 0: no limit
   bool upstream_tls = false;               // backend-protocol HTTPS: TLS to the endpoints
+  // The rule's metrics series (route_series.h), set by make_vhost.
+  static constexpr uint32_t kNoSeries = UINT32_MAX;
+  uint32_t series = kNoSeries;
 };
 
 struct VirtualHost {

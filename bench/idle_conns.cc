@@ -47,6 +47,11 @@ int main(int argc, char** argv) {
       break;
     }
     fds.push_back(fd);
+    // A proxy at its connection limit leaves a handshake unanswered: give up on it (and
+    // report what is held) instead of waiting for ever.
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     char buf[4096];
     if (tls) {
       // Blocking, one at a time: the handshakes are what the proxy holds state for.

@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ ccache pkg-config git
   libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev openssl libre2-dev libyaml-cpp-dev libcpp-httplib-dev
+  libssl-dev openssl libre2-dev libyaml-cpp-dev libcpp-httplib-dev libnghttp2-dev nghttp2-client
   googletest libgtest-dev libbenchmark-dev
   curl procps
 )

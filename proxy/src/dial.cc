@@ -28,4 +28,19 @@ awaitable<error_code> dial(DeadlineSocket& stream, const routing::Endpoint& ep, 
   co_return ec;
 }
 
+awaitable<error_code> connect_upstream(UpstreamConnection& c, const routing::Endpoint& ep, std::chrono::milliseconds timeout,
+                                       SSL_CTX* tls, std::string_view sni) {
+  error_code ec = co_await dial(c.stream.tcp_layer(), ep, timeout);
+  if (ec || !tls) co_return ec;
+  SSL* ssl = SSL_new(tls);
+  if (!ssl) co_return asio::error::no_memory;
+  const std::string name(sni);
+  asio::ip::make_address(name, ec);
+  if (ec && !name.empty()) SSL_set_tlsext_host_name(ssl, name.c_str());  // SNI never carries an address
+  ec = {};
+  c.stream.start_tls(ssl);
+  auto [hec] = co_await c.stream.tls().async_handshake(asio::ssl::stream_base::client, use_nothrow);
+  co_return hec;
+}
+
 }  // namespace gantry::proxy

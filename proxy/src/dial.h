@@ -8,11 +8,18 @@
 #include "asio.h"
 #include "deadline_socket.h"
 #include "gantry/routing/snapshot.h"
+#include "upstream_pool.h"
 
 namespace gantry::proxy {
 
 // Connects `stream` within `timeout` (resolution included) and sets TCP_NODELAY.
 awaitable<error_code> dial(DeadlineSocket& stream, const routing::Endpoint& endpoint,
                            std::chrono::milliseconds timeout);
+
+// An upstream connection to `endpoint`: dialled, then, when `tls` (the worker's client
+// context) is given, the TLS handshake with `sni` as the server name (never an address);
+// the handshake shares the connect timeout.
+awaitable<error_code> connect_upstream(UpstreamConnection& c, const routing::Endpoint& endpoint,
+                                       std::chrono::milliseconds timeout, SSL_CTX* tls, std::string_view sni);
 
 }  // namespace gantry::proxy

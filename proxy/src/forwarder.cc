@@ -18,23 +18,6 @@
 namespace gantry::proxy {
 namespace {
 
-// `tls`: the worker's client context when the route speaks TLS to its endpoints, with
-// `sni` the server name to send; the handshake shares the connect timeout.
-awaitable<error_code> connect(UpstreamConnection& c, const routing::Endpoint& ep, std::chrono::milliseconds timeout,
-                              SSL_CTX* tls, std::string_view sni) {
-  error_code ec = co_await dial(c.stream.tcp_layer(), ep, timeout);
-  if (ec || !tls) co_return ec;
-  SSL* ssl = SSL_new(tls);
-  if (!ssl) co_return asio::error::no_memory;
-  const std::string name(sni);
-  asio::ip::make_address(name, ec);
-  if (ec && !name.empty()) SSL_set_tlsext_host_name(ssl, name.c_str());  // SNI never carries an address
-  ec = {};
-  c.stream.start_tls(ssl);
-  auto [hec] = co_await c.stream.tls().async_handshake(asio::ssl::stream_base::client, use_nothrow);
-  co_return hec;
-}
-
 bool is_connection_loss(const error_code& ec) {
   return ec == asio::error::eof || ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
          ec == asio::error::broken_pipe || ec == http::error::partial_message;
@@ -248,7 +231,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
         co_return co_await send_error(ProxyError::NoEndpoint, "connection limit of " + std::string(key) + " reached");
       }
       conn = std::make_unique<UpstreamConnection>(worker_.ioc(), *st, plan.backend_stats);
-      error_code ec = co_await connect(*conn, *ep, bounded(connect_timeout),
+      error_code ec = co_await connect_upstream(*conn, *ep, bounded(connect_timeout),
                                        route.upstream_tls ? worker_.upstream_tls() : nullptr, sni);
       if (ec) {
         if (plan.backend_stats) plan.backend_stats->connect_failures.add();

@@ -9,6 +9,7 @@
 #include "access_log.h"
 #include "cors.h"
 #include "exchange.h"
+#include "h2_connection.h"
 #include "request_rules.h"
 #include "gantry/routing/route_matcher.h"
 
@@ -128,7 +129,9 @@ awaitable<void> Session::run() {
     started_ = true;
     ok = co_await handshake();
   }
-  if (ok) {
+  if (ok && stream_.is_tls() && alpn_h2()) {
+    co_await serve_h2(*this);
+  } else if (ok) {
     for (;;) {
       // Between requests a connection holds no coroutine frame at all: a readable socket
       // starts run() again. TLS bytes OpenSSL already holds are read without a wait.
@@ -140,6 +143,14 @@ awaitable<void> Session::run() {
         }
         readable_ = false;
         if (!co_await await_request()) break;
+      }
+      if (first_ && !stream_.is_tls()) {
+        const bool h2c = co_await h2c_preface();
+        if (h2c) {
+          first_ = false;
+          co_await serve_h2(*this);
+          break;
+        }
       }
       const bool more = co_await serve_one();
       finish_request();
@@ -153,6 +164,29 @@ awaitable<void> Session::run() {
     co_await stream_.tls().async_shutdown(use_nothrow);
   }
   close_plain();
+}
+
+bool Session::alpn_h2() {
+  const unsigned char* proto = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(stream_.tls().native_handle(), &proto, &len);
+  return len == 2 && proto[0] == 'h' && proto[1] == '2';
+}
+
+awaitable<bool> Session::h2c_preface() {
+  const auto deadline = Clock::now() + worker_.options().header_timeout;
+  for (;;) {
+    const std::string_view got(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    const size_t n = std::min(got.size(), kH2Preface.size());
+    if (got.substr(0, n) != kH2Preface.substr(0, n)) co_return false;
+    if (n == kH2Preface.size()) co_return true;
+    // A prefix of the preface so far: the rest decides (an HTTP/1.1 request never starts "PRI * HTTP/2.0").
+    arm(deadline);
+    auto [ec, r] = co_await stream_.async_read_some(buffer_.prepare(4096), use_nothrow);
+    disarm();
+    if (ec) co_return false;  // serve_one sees the same end
+    buffer_.commit(r);
+  }
 }
 
 void Session::close_plain() {
@@ -366,19 +400,23 @@ awaitable<bool> Session::serve_one() {
 
 void Session::finish_request() {
   if (!st_ || !st_->log.active) return;
-  log().active = false;
-  if (log().status) worker_.counters().count_response(log().status);
   if (finished_at_ == Clock::time_point{}) finished_at_ = Clock::now();
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(finished_at_ - log().start).count();
-  if (RouteStats* r = log().route_stats) {
-    if (log().status) count_class(worker_.stats().responses(*r, log().backend_stats).responses, log().status);
+  account(log(), finished_at_);
+}
+
+void Session::account(RequestLog& log, Clock::time_point finished) {
+  log.active = false;
+  if (log.status) worker_.counters().count_response(log.status);
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(finished - log.start).count();
+  if (RouteStats* r = log.route_stats) {
+    if (log.status) count_class(worker_.stats().responses(*r, log.backend_stats).responses, log.status);
     r->duration.observe_us(static_cast<uint64_t>(us));
-    if (log().upstream_us >= 0) r->upstream.observe_us(static_cast<uint64_t>(log().upstream_us));
-    r->bytes_in.add(log().bytes_in);
-    r->bytes_out.add(log().bytes_out);
-    if (log().retries) r->retries.add(log().retries);
+    if (log.upstream_us >= 0) r->upstream.observe_us(static_cast<uint64_t>(log.upstream_us));
+    r->bytes_in.add(log.bytes_in);
+    r->bytes_out.add(log.bytes_out);
+    if (log.retries) r->retries.add(log.retries);
   }
-  if (worker_.access_log_on()) log_request(us);
+  if (worker_.access_log_on()) log_request(log, us);
 }
 
 namespace {
@@ -398,7 +436,7 @@ void append_ms(std::string& out, int64_t us) {
 }
 }  // namespace
 
-void Session::log_request(int64_t duration_us) {
+void Session::log_request(const RequestLog& log, int64_t duration_us) {
   std::string& out = worker_.log_batch();
   auto field = [&](const char* name, std::string_view value) {
     out += name;
@@ -411,28 +449,28 @@ void Session::log_request(int64_t duration_us) {
     out += '"';
   };
   out += "{\"time\":\"";
-  worker_.append_time(out, log().at);
+  worker_.append_time(out, log.at);
   out += '"';
-  field(",\"method\":", log().method);
-  field(",\"authority\":", log().authority);
-  field(",\"path\":", log().path);
+  field(",\"method\":", log.method);
+  field(",\"authority\":", log.authority);
+  field(",\"path\":", log.path);
   out += ",\"status\":";
-  append_uint(out, log().status);
+  append_uint(out, log.status);
   out += ",\"bytes_in\":";
-  append_uint(out, log().bytes_in);
+  append_uint(out, log.bytes_in);
   out += ",\"bytes_out\":";
-  append_uint(out, log().bytes_out);
+  append_uint(out, log.bytes_out);
   out += ",\"duration_ms\":";
   append_ms(out, duration_us);
-  field(",\"upstream\":", log().upstream);
+  field(",\"upstream\":", log.upstream);
   out += ",\"upstream_ms\":";
-  if (log().upstream_us < 0) out += "null";
-  else append_ms(out, log().upstream_us);
-  field(",\"route\":", log().route);
-  field(",\"backend\":", log().backend);
+  if (log.upstream_us < 0) out += "null";
+  else append_ms(out, log.upstream_us);
+  field(",\"route\":", log.route);
+  field(",\"backend\":", log.backend);
   out += ",\"retries\":";
-  append_uint(out, log().retries);
-  field(",\"request_id\":", log().request_id);
+  append_uint(out, log.retries);
+  field(",\"request_id\":", log.request_id);
   out += "}\n";
   worker_.log_line_done();
 }

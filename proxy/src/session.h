@@ -55,6 +55,8 @@ struct RequestState {
 };
 
 class Session : public std::enable_shared_from_this<Session> {
+  friend class H2Connection;  // an HTTP/2 connection is a session's stream, its client and its accounting
+
  public:
   // `stats`: the listener's series, which counts the connection as active until it ends.
   Session(Worker& worker, Socket socket, std::string listener, ListenerStats* stats);
@@ -86,6 +88,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // Reads the next request's first bytes (TLS, or plain once readable); false: the end.
   awaitable<bool> await_request();
   void close_plain();
+  // HTTP/2: chosen by ALPN on a TLS connection; on a plain one, the client's first bytes
+  // are the connection preface (prior knowledge, as the h2c conformance case sends it).
+  bool alpn_h2();
+  awaitable<bool> h2c_preface();
   awaitable<bool> serve_one();
   // No keep-alive from here on: the worker drains or the listener was removed.
   bool closing() const { return retired_ || worker_.draining(); }
@@ -118,7 +124,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // The request just served (nothing when none was begun): counted in the metrics, and
   // its access log line written.
   void finish_request();
-  void log_request(int64_t duration_us);
+  // A request `log` describes, finished at `finished`: counted, and its line written.
+  // HTTP/2 streams (H2Connection) are accounted the same way.
+  void account(RequestLog& log, Clock::time_point finished);
+  void log_request(const RequestLog& log, int64_t duration_us);
   awaitable<void> tunnel(UpstreamConnection& upstream);
 
   // Reads the next chunk of a body into the relay buffer; false on error.

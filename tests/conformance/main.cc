@@ -27,12 +27,6 @@ namespace {
 std::string skip_reason(const YAML::Node& c) {
   std::string name = c["name"].as<std::string>();
   if (name == "HTTPRouteBackendProtocolH2C") return "needs HTTP/2 (h2c) to backends, which comes in a later issue";
-  for (const auto& r : c["requests"]) {
-    if (r["request"] && r["request"]["protocol"]) {
-      std::string p = r["request"]["protocol"].as<std::string>();
-      if (p == "H2" || p == "H2C_PRIOR_KNOWLEDGE") return "needs HTTP/2, which comes in a later issue";
-    }
-  }
   return {};
 }
 

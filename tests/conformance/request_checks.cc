@@ -16,6 +16,7 @@
 
 #include "checks.h"
 #include "http_client.h"
+#include "../integration/h2_client.h"
 
 namespace gantry::conformance {
 namespace {
@@ -49,6 +50,7 @@ struct Target {
 
 struct Sent {
   bool https = false;
+  std::string protocol;  // "", "H2" (over TLS, ALPN h2) or "H2C_PRIOR_KNOWLEDGE"
   std::string sni;
   std::string method, path, host;
   std::vector<std::pair<std::string, std::string>> headers;
@@ -222,6 +224,7 @@ Sent make_request(const YAML::Node& entry, const Target& t, std::string* request
     s.path += (s.path.find('?') == std::string::npos ? "?" : "&") + std::string("gateway-api-conformance-request-id=") + id;
   }
   s.https = t.https;
+  s.protocol = y(req, "protocol");
   s.sni = y(req, "tls_sni");
   s.host = req["host"] ? req["host"].as<std::string>()
                        : t.address + (t.logical_port == (t.https ? 443 : 80) ? "" : ":" + std::to_string(t.logical_port));
@@ -235,6 +238,25 @@ Sent make_request(const YAML::Node& entry, const Target& t, std::string* request
 }
 
 HttpResponse send(const Target& t, const Sent& s) {
+  if (s.protocol == "H2" || s.protocol == "H2C_PRIOR_KNOWLEDGE") {
+    // One connection per request, as upstream's client makes; Host becomes :authority.
+    test::H2Client::Tls tls{s.sni.empty() ? s.host : s.sni, t.trust_pem};
+    test::H2Client client(t.address, t.port, s.https ? &tls : nullptr, std::chrono::seconds(10));
+    std::vector<std::pair<std::string, std::string>> headers;
+    for (const auto& [k, v] : s.headers) {
+      std::string name = k;
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      if (name != "host" && !v.empty()) headers.emplace_back(name, v);
+    }
+    test::H2Response h2 = client.request(s.method, s.host, s.path, headers);
+    HttpResponse r;
+    r.status = h2.status;
+    r.headers = std::move(h2.headers);
+    r.body = std::move(h2.body);
+    r.error = h2.error;
+    if (r.error.empty() && h2.reset) r.error = "stream reset with code " + std::to_string(h2.reset);
+    return r;
+  }
   if (!s.https) return http_request(t.address, t.port, s.method, s.path, s.headers, std::chrono::seconds(10));
   TlsClient tls{s.sni, t.trust_pem};
   return http_request(t.address, t.port, s.method, s.path, s.headers, std::chrono::seconds(10), &tls);

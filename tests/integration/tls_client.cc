@@ -56,14 +56,19 @@ bool name_matches(const X509* cert, const std::string& host) {
 
 }  // namespace
 
-RawResult tls_exchange(const std::string& address, uint16_t port, const std::string& sni,
-                       const std::string& trust_pem, const std::string& request, std::chrono::milliseconds timeout,
-                       std::string* peer_pem) {
-  RawResult r;
-  auto start = std::chrono::steady_clock::now();
-  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+TlsConnection::~TlsConnection() {
+  if (ssl) SSL_free(ssl);
+  if (ctx) SSL_CTX_free(ctx);
+  if (fd >= 0) ::close(fd);
+}
+
+std::unique_ptr<TlsConnection> tls_connect(const std::string& address, uint16_t port, const std::string& sni,
+                                           const std::string& trust_pem, std::string_view alpn,
+                                           std::chrono::milliseconds timeout) {
+  auto c = std::make_unique<TlsConnection>();
+  c->ctx = SSL_CTX_new(TLS_client_method());
   if (!trust_pem.empty()) {
-    X509_STORE* store = SSL_CTX_get_cert_store(ctx.get());
+    X509_STORE* store = SSL_CTX_get_cert_store(c->ctx);
     BIO* bio = BIO_new_mem_buf(trust_pem.data(), static_cast<int>(trust_pem.size()));
     while (X509* x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
       X509_STORE_add_cert(store, x);
@@ -72,58 +77,70 @@ RawResult tls_exchange(const std::string& address, uint16_t port, const std::str
     BIO_free(bio);
     ERR_clear_error();
     X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
-    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, nullptr);
   }
-  static const unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-  SSL_CTX_set_alpn_protos(ctx.get(), kAlpn, sizeof kAlpn);
+  SSL_CTX_set_alpn_protos(c->ctx, reinterpret_cast<const unsigned char*>(alpn.data()), static_cast<unsigned>(alpn.size()));
 
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  c->fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
   timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  if (inet_pton(AF_INET, address.c_str(), &a.sin_addr) != 1 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return r;
+  ::setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  if (inet_pton(AF_INET, address.c_str(), &a.sin_addr) != 1 ||
+      ::connect(c->fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+    return c;
+  c->connected = true;
+  c->ssl = SSL_new(c->ctx);
+  SSL_set_fd(c->ssl, c->fd);
+  if (!sni.empty()) SSL_set_tlsext_host_name(c->ssl, sni.c_str());
+  if (SSL_connect(c->ssl) != 1) {
+    long verify = SSL_get_verify_result(c->ssl);
+    c->error = verify != X509_V_OK ? std::string("certificate: ") + X509_verify_cert_error_string(verify)
+                                   : last_error("handshake");
+    return c;
   }
-  r.connected = true;
-  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
-  SSL_set_fd(ssl.get(), fd);
-  if (!sni.empty()) {
-    SSL_set_tlsext_host_name(ssl.get(), sni.c_str());
+  X509* peer = SSL_get1_peer_certificate(c->ssl);
+  if (!trust_pem.empty() && !sni.empty() && !(peer && name_matches(peer, sni))) c->error = "certificate: not valid for " + sni;
+  if (peer) {
+    BIO* out = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(out, peer);
+    char* data = nullptr;
+    long n = BIO_get_mem_data(out, &data);
+    c->peer_pem.assign(data, static_cast<size_t>(n));
+    BIO_free(out);
+    X509_free(peer);
   }
-  X509* peer = nullptr;
-  if (SSL_connect(ssl.get()) != 1) {
-    long verify = SSL_get_verify_result(ssl.get());
-    r.tls_error = verify != X509_V_OK ? std::string("certificate: ") + X509_verify_cert_error_string(verify)
-                                      : last_error("handshake");
-  } else if (!trust_pem.empty() && !sni.empty() &&
-             !((peer = SSL_get1_peer_certificate(ssl.get())) && name_matches(peer, sni))) {
-    r.tls_error = "certificate: not valid for " + sni;
-  } else {
-    if (peer_pem) {
-      if (X509* peer = SSL_get1_peer_certificate(ssl.get())) {
-        BIO* out = BIO_new(BIO_s_mem());
-        PEM_write_bio_X509(out, peer);
-        char* data = nullptr;
-        long n = BIO_get_mem_data(out, &data);
-        peer_pem->assign(data, static_cast<size_t>(n));
-        BIO_free(out);
-        X509_free(peer);
-      }
-    }
+  const unsigned char* proto = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(c->ssl, &proto, &len);
+  c->alpn.assign(reinterpret_cast<const char*>(proto), len);
+  return c;
+}
+
+RawResult tls_exchange(const std::string& address, uint16_t port, const std::string& sni,
+                       const std::string& trust_pem, const std::string& request, std::chrono::milliseconds timeout,
+                       std::string* peer_pem) {
+  RawResult r;
+  auto start = std::chrono::steady_clock::now();
+  static constexpr std::string_view kAlpn("\x08http/1.1", 9);
+  auto c = tls_connect(address, port, sni, trust_pem, kAlpn, timeout);
+  r.connected = c->connected;
+  if (!c->connected) return r;
+  r.tls_error = c->error;
+  if (r.tls_error.empty()) {
+    if (peer_pem) *peer_pem = c->peer_pem;
     size_t sent = 0;
     while (sent < request.size()) {
-      int n = SSL_write(ssl.get(), request.data() + sent, static_cast<int>(request.size() - sent));
+      int n = SSL_write(c->ssl, request.data() + sent, static_cast<int>(request.size() - sent));
       if (n <= 0) break;
       sent += static_cast<size_t>(n);
     }
     char buf[65536];
     for (;;) {
       if (std::chrono::steady_clock::now() - start >= timeout) break;
-      int n = SSL_read(ssl.get(), buf, sizeof buf);
+      int n = SSL_read(c->ssl, buf, sizeof buf);
       if (n <= 0) {
         r.closed = true;
         break;
@@ -131,9 +148,7 @@ RawResult tls_exchange(const std::string& address, uint16_t port, const std::str
       r.response.append(buf, static_cast<size_t>(n));
     }
   }
-  if (peer) X509_free(peer);
   r.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-  ::close(fd);
   return r;
 }
 

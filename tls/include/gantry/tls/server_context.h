@@ -13,8 +13,7 @@ namespace gantry::tls {
 using ServerContextPtr = std::shared_ptr<SSL_CTX>;
 
 // An SSL_CTX serving `cert_pem` (leaf first, then its chain) with `key_pem`: TLS 1.2 and
-// 1.3 only, no renegotiation, and ALPN that
-// answers http/1.1 (a client offering only h2 gets no ALPN and may fall back).
+// 1.3 only, no renegotiation, and ALPN that answers h2 when offered, else http/1.1.
 Result<ServerContextPtr> make_server_context(const std::string& cert_pem, const std::string& key_pem);
 
 // The same settings without a certificate: a listener's first context, whose SNI

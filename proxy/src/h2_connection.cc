@@ -1,0 +1,865 @@
+#include "h2_connection.h"
+
+#include <nghttp2/nghttp2.h>
+
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
+#include <charconv>
+#include <cstring>
+#include <unordered_map>
+
+#include "cors.h"
+#include "dial.h"
+#include "exchange.h"
+#include "head_writer.h"
+#include "header_rewrite.h"
+#include "relay.h"
+#include "request_rules.h"
+#include "session.h"
+
+namespace gantry::proxy {
+namespace {
+
+constexpr uint32_t kMaxConcurrentStreams = 100;
+constexpr int32_t kStreamWindow = 256 * 1024;  // request body bytes a stream may send ahead
+constexpr int32_t kConnectionWindow = 1 << 20;
+constexpr size_t kResponseHighWater = 64 * 1024;  // response bytes queued per stream before the upstream read waits
+constexpr size_t kWriteBatch = 64 * 1024;
+
+// RFC 9113 section 8.2.2: connection-specific fields never cross into HTTP/2.
+bool connection_specific(std::string_view lower) {
+  return lower == "connection" || lower == "keep-alive" || lower == "proxy-connection" ||
+         lower == "transfer-encoding" || lower == "upgrade";
+}
+
+std::string_view find_field(const void* fields, std::string_view lower_name, bool& found) {
+  const auto& f = *static_cast<const Fields*>(fields);
+  auto it = f.find(lower_name);
+  found = it != f.end();
+  return found ? std::string_view(it->value()) : std::string_view{};
+}
+
+const routing::Listener* find_listener(const routing::Snapshot& s, std::string_view name) {
+  for (const auto& l : *s.listeners)
+    if (l.name == name) return &l;
+  return nullptr;
+}
+
+void lowercase(std::string& s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+}
+
+nghttp2_nv nv(std::string_view name, std::string_view value) {
+  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
+                    NGHTTP2_NV_FLAG_NONE};
+}
+
+}  // namespace
+
+// One request and its response on the connection.
+struct H2Stream {
+  explicit H2Stream(int32_t stream_id, asio::io_context& ioc) : id(stream_id), wake(ioc.get_executor()) {}
+  int32_t id;
+  // The request as it arrived.
+  std::string method, scheme, authority, path;
+  std::vector<std::pair<std::string, std::string>> fields;
+  size_t header_bytes = 0;
+  bool too_large = false;   // past --header-limit (or --max-headers): 431
+  bool ended = false;       // END_STREAM from the client: the body is whole
+  bool bodyless = false;    // END_STREAM on the request's HEADERS: no body at all
+  bool done = false;        // the exchange is over: body bytes still arriving are dropped
+  bool closed = false;      // nghttp2 closed the stream (done, or reset by either side)
+  std::string body;         // request bytes received and not yet sent upstream
+  // The response: what is queued for nghttp2's DATA frames.
+  std::string out;
+  size_t out_at = 0;
+  bool out_done = false;
+  bool deferred = false;    // the data source said "later": resume it when bytes come
+  Timer wake;               // the stream's coroutine waits here for body bytes or room
+  UpstreamConnection* upstream = nullptr;  // cancelled when the client resets the stream
+  HeaderArena arena;        // the upstream request's and response's fields
+  RequestLog log;
+  void notify() { wake.cancel(); }
+};
+
+class H2Connection : public std::enable_shared_from_this<H2Connection> {
+ public:
+  explicit H2Connection(std::shared_ptr<Session> session)
+      : session_(std::move(session)), s_(*session_), done_(s_.worker_.ioc().get_executor()) {}
+  ~H2Connection() {
+    if (ng_) nghttp2_session_del(ng_);
+  }
+
+  awaitable<void> run();
+
+ private:
+  using StreamPtr = std::shared_ptr<H2Stream>;
+
+  bool start();
+  void kick();
+  awaitable<void> flush(std::shared_ptr<H2Connection> self);
+  void rearm();
+  bool finished() const { return streams_.empty() && active_ == 0 && !writing_; }
+  void maybe_wake_reader();
+  awaitable<void> serve(StreamPtr st, std::shared_ptr<H2Connection> self);
+  awaitable<void> forward(H2Stream& st, Request& req, const ExchangePlan& plan, bool has_body);
+  // Waits until the stream's coroutine is notified (bytes, room, a reset).
+  awaitable<void> wait(H2Stream& st);
+  void respond(H2Stream& st, unsigned status, std::vector<nghttp2_nv> fields, std::string body);
+  void respond_error(H2Stream& st, ProxyError error, std::string_view detail);
+  void reset(H2Stream& st, uint32_t code);
+  void consume(H2Stream& st, size_t n);
+  void queue_body(H2Stream& st, const char* data, size_t n, bool last);
+  H2Stream* stream_of(int32_t id);
+  // The reset bucket: kResetBurst resets at once, then kResetsPerSecond.
+  bool take_reset_token() {
+    const auto now = Clock::now();
+    reset_tokens_ = std::min<double>(kResetBurst, reset_tokens_ + std::chrono::duration<double>(now - reset_at_).count() *
+                                                                     kResetsPerSecond);
+    reset_at_ = now;
+    if (reset_tokens_ < 1) return false;
+    reset_tokens_ -= 1;
+    return true;
+  }
+  static constexpr double kResetBurst = 200, kResetsPerSecond = 50;
+  double reset_tokens_ = kResetBurst;
+  Clock::time_point reset_at_ = Clock::now();
+
+  // nghttp2's callbacks; user_data is the connection.
+  static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user);
+  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
+                       const uint8_t* value, size_t valuelen, uint8_t flags, void* user);
+  static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user);
+  static int on_data_chunk(nghttp2_session*, uint8_t flags, int32_t stream_id, const uint8_t* data, size_t len,
+                           void* user);
+  static int on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* user);
+  static ssize_t read_body(nghttp2_session*, int32_t stream_id, uint8_t* buf, size_t length, uint32_t* flags,
+                           nghttp2_data_source* source, void* user);
+
+  std::shared_ptr<Session> session_;
+  Session& s_;
+  nghttp2_session* ng_ = nullptr;
+  std::unordered_map<int32_t, StreamPtr> streams_;
+  size_t active_ = 0;  // stream coroutines still running
+  bool writing_ = false;
+  bool broken_ = false;  // a write failed or the framing did: no more bytes either way
+  bool goaway_ = false;  // a drain's GOAWAY went out
+  std::string wbuf_;
+  Timer done_;  // the reader, once it stopped reading, waits here for the streams
+  Clock::time_point last_active_ = Clock::now();
+};
+
+H2Stream* H2Connection::stream_of(int32_t id) {
+  auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+int H2Connection::on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+  auto* c = static_cast<H2Connection*>(user);
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  c->streams_.emplace(frame->hd.stream_id, std::make_shared<H2Stream>(frame->hd.stream_id, c->s_.worker_.ioc()));
+  return 0;
+}
+
+int H2Connection::on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
+                            const uint8_t* value, size_t valuelen, uint8_t, void* user) {
+  auto* c = static_cast<H2Connection*>(user);
+  H2Stream* st = c->stream_of(frame->hd.stream_id);
+  if (!st || frame->hd.type != NGHTTP2_HEADERS) return 0;  // trailers: not passed on
+  const ProxyOptions& opt = c->s_.worker_.options();
+  st->header_bytes += namelen + valuelen + 32;  // RFC 9113 section 6.5.2's accounting
+  // Far past the limit is not a large request but an attack on the decoder: the connection goes.
+  if (st->header_bytes > 4 * opt.header_limit) return NGHTTP2_ERR_CALLBACK_FAILURE;
+  if (st->too_large) return 0;
+  if (st->header_bytes > opt.header_limit || st->fields.size() >= opt.max_headers) {
+    st->too_large = true;
+    return 0;
+  }
+  std::string_view n(reinterpret_cast<const char*>(name), namelen), v(reinterpret_cast<const char*>(value), valuelen);
+  if (n == ":method") st->method = v;
+  else if (n == ":scheme") st->scheme = v;
+  else if (n == ":authority") st->authority = v;
+  else if (n == ":path") st->path = v;
+  else if (n.empty() || n[0] != ':') st->fields.emplace_back(n, v);
+  return 0;
+}
+
+int H2Connection::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+  auto* c = static_cast<H2Connection*>(user);
+  H2Stream* st = c->stream_of(frame->hd.stream_id);
+  switch (frame->hd.type) {
+    case NGHTTP2_HEADERS:
+      if (!st) return 0;
+      if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) st->ended = true;
+      if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        st->bodyless = st->ended;
+        ++c->active_;
+        asio::co_spawn(c->s_.worker_.ioc(), c->serve(c->streams_[st->id], c->shared_from_this()), asio::detached);
+      } else {
+        st->notify();  // trailers end the body
+      }
+      return 0;
+    case NGHTTP2_DATA:
+      if (st && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+        st->ended = true;
+        st->notify();
+      }
+      return 0;
+    case NGHTTP2_RST_STREAM:
+      // Rapid reset (CVE-2023-44487): a client that opens and cancels streams faster than
+      // the bucket refills is not browsing; it is made to stop.
+      if (!c->take_reset_token()) nghttp2_session_terminate_session(c->ng_, NGHTTP2_ENHANCE_YOUR_CALM);
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+int H2Connection::on_data_chunk(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t* data, size_t len,
+                                void* user) {
+  auto* c = static_cast<H2Connection*>(user);
+  H2Stream* st = c->stream_of(stream_id);
+  if (!st || st->done) {
+    // Bytes no exchange will take still count against the windows: given back at once.
+    if (st) nghttp2_session_consume(c->ng_, stream_id, len);
+    else nghttp2_session_consume_connection(c->ng_, len);
+    return 0;
+  }
+  st->body.append(reinterpret_cast<const char*>(data), len);
+  st->notify();
+  return 0;
+}
+
+int H2Connection::on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t, void* user) {
+  auto* c = static_cast<H2Connection*>(user);
+  auto it = c->streams_.find(stream_id);
+  if (it == c->streams_.end()) return 0;
+  H2Stream& st = *it->second;
+  st.closed = true;
+  // A reset stream's upstream exchange ends now: nobody is left to read its answer.
+  if (st.upstream) st.upstream->stream.cancel();
+  st.notify();
+  c->streams_.erase(it);  // its coroutine holds its own reference
+  return 0;
+}
+
+ssize_t H2Connection::read_body(nghttp2_session*, int32_t stream_id, uint8_t* buf, size_t length, uint32_t* flags,
+                                nghttp2_data_source*, void* user) {
+  auto* c = static_cast<H2Connection*>(user);
+  H2Stream* st = c->stream_of(stream_id);
+  if (!st) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  const size_t left = st->out.size() - st->out_at;
+  const size_t n = std::min(length, left);
+  std::memcpy(buf, st->out.data() + st->out_at, n);
+  st->out_at += n;
+  if (st->out_at == st->out.size()) {
+    st->out.clear();
+    st->out_at = 0;
+  }
+  if (n == left && st->out_done) *flags |= NGHTTP2_DATA_FLAG_EOF;
+  else if (n == 0) {
+    st->deferred = true;
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  if (left - n < kResponseHighWater) st->notify();  // room for the upstream's next bytes
+  return static_cast<ssize_t>(n);
+}
+
+bool H2Connection::start() {
+  nghttp2_session_callbacks* cbs;
+  if (nghttp2_session_callbacks_new(&cbs) != 0) return false;
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+  nghttp2_option* opt;
+  nghttp2_option_new(&opt);
+  // The window is given back as body bytes go upstream, so a slow backend slows the client
+  // instead of filling memory.
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  // Rapid reset (CVE-2023-44487): a burst of 200 resets, then 50 a second, then GOAWAY.
+  nghttp2_option_set_stream_reset_rate_limit(opt, 200, 50);
+  // CONTINUATION flood (CVE-2024-27316): a header block in at most this many frames.
+  nghttp2_option_set_max_continuations(opt, 16);
+  // SETTINGS flood: entries in one frame; unanswered SETTINGS and PING acks are capped by
+  // nghttp2 (max_outbound_ack, 1000) and a flood ends the connection.
+  nghttp2_option_set_max_settings(opt, 32);
+  nghttp2_option_set_max_outbound_ack(opt, 1000);
+  const int rv = nghttp2_session_server_new2(&ng_, cbs, this, opt);
+  nghttp2_option_del(opt);
+  nghttp2_session_callbacks_del(cbs);
+  if (rv != 0) return false;
+  // No SETTINGS_MAX_HEADER_LIST_SIZE: nghttp2 would refuse a larger list with
+  // REFUSED_STREAM, which clients retry (curl five times); over the limit is 431 instead.
+  const nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<uint32_t>(kStreamWindow)},
+  };
+  nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
+  nghttp2_session_set_local_window_size(ng_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+  return true;
+}
+
+void H2Connection::rearm() {
+  const ProxyOptions& opt = s_.worker_.options();
+  if (writing_) return;  // the write's own deadline holds
+  if (streams_.empty() && active_ == 0) s_.arm(last_active_ + opt.idle_timeout);
+  else s_.disarm();  // each stream's upstream has its own deadlines
+}
+
+void H2Connection::kick() {
+  if (writing_ || broken_ || !ng_ || !nghttp2_session_want_write(ng_)) return;
+  writing_ = true;
+  asio::co_spawn(s_.worker_.ioc(), flush(shared_from_this()), asio::detached);
+}
+
+awaitable<void> H2Connection::flush(std::shared_ptr<H2Connection> self) {
+  const ProxyOptions& opt = s_.worker_.options();
+  for (;;) {
+    wbuf_.clear();
+    while (wbuf_.size() < kWriteBatch) {
+      const uint8_t* data = nullptr;
+      const ssize_t n = nghttp2_session_mem_send(ng_, &data);
+      if (n < 0) {
+        broken_ = true;
+        break;
+      }
+      if (n == 0) break;
+      wbuf_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+    }
+    if (wbuf_.empty()) break;
+    s_.arm(Clock::now() + opt.write_timeout);
+    auto [ec, n] = co_await asio::async_write(s_.stream_, asio::buffer(wbuf_), use_nothrow);
+    if (ec) {
+      broken_ = true;
+      s_.stream_.cancel();  // the reader stops too
+      break;
+    }
+  }
+  writing_ = false;
+  rearm();
+  maybe_wake_reader();
+}
+
+void H2Connection::maybe_wake_reader() {
+  // The reader waits for the streams after the client stopped sending (or a drain); the
+  // last one to finish lets it end the connection.
+  if (finished()) done_.cancel();
+  // After a drain's GOAWAY the connection ends once its streams have: the read that waits
+  // for more is cut short.
+  if (goaway_ && finished()) s_.stream_.cancel();
+  // A drain that found the connection busy: now that it is not, the reader sends GOAWAY.
+  else if (!goaway_ && s_.closing() && finished()) s_.stream_.cancel();
+}
+
+awaitable<void> H2Connection::wait(H2Stream& st) {
+  st.wake.expires_at(Clock::time_point::max());
+  co_await st.wake.async_wait(use_nothrow);
+}
+
+void H2Connection::consume(H2Stream& st, size_t n) {
+  if (n == 0 || broken_) return;
+  if (st.closed) nghttp2_session_consume_connection(ng_, n);
+  else nghttp2_session_consume(ng_, st.id, n);
+  kick();
+}
+
+void H2Connection::reset(H2Stream& st, uint32_t code) {
+  if (st.closed || broken_) return;
+  nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, st.id, code);
+  kick();
+}
+
+void H2Connection::respond(H2Stream& st, unsigned status, std::vector<nghttp2_nv> fields, std::string body) {
+  st.log.status = status;
+  if (st.closed || broken_) return;
+  char code[4];
+  std::snprintf(code, sizeof code, "%03u", status);
+  fields.insert(fields.begin(), nv(":status", std::string_view(code, 3)));
+  const bool head = st.method == "HEAD";
+  st.log.bytes_out = head ? 0 : body.size();
+  if (body.empty() || head) {
+    nghttp2_submit_response(ng_, st.id, fields.data(), fields.size(), nullptr);
+  } else {
+    st.out = std::move(body);
+    st.out_at = 0;
+    st.out_done = true;
+    nghttp2_data_provider provider{};
+    provider.read_callback = read_body;
+    nghttp2_submit_response(ng_, st.id, fields.data(), fields.size(), &provider);
+  }
+  kick();
+}
+
+void H2Connection::respond_error(H2Stream& st, ProxyError error, std::string_view detail) {
+  std::string body = "gantry: ";
+  body += reason_of(error);
+  if (!detail.empty()) {
+    body += ": ";
+    body += detail;
+  }
+  body += "\n";
+  char length[24];
+  std::snprintf(length, sizeof length, "%zu", body.size());
+  respond(st, status_of(error),
+          {nv("server", "gantry"), nv("content-type", "text/plain; charset=utf-8"), nv("content-length", length)},
+          std::move(body));
+}
+
+void H2Connection::queue_body(H2Stream& st, const char* data, size_t n, bool last) {
+  if (st.closed || broken_) return;
+  st.out.append(data, n);
+  st.log.bytes_out += n;
+  if (last) st.out_done = true;
+  if (st.deferred) {
+    st.deferred = false;
+    nghttp2_session_resume_data(ng_, st.id);
+  }
+  kick();
+}
+
+awaitable<void> H2Connection::run() {
+  if (!start()) co_return;
+  // What the session read before it knew this was HTTP/2 (the preface, for h2c).
+  {
+    auto data = s_.buffer_.data();
+    const ssize_t rv = nghttp2_session_mem_recv(ng_, static_cast<const uint8_t*>(data.data()), data.size());
+    s_.buffer_.consume(s_.buffer_.size());
+    if (rv < 0) {
+      nghttp2_session_terminate_session(ng_, NGHTTP2_PROTOCOL_ERROR);
+      kick();
+      broken_ = true;
+    }
+  }
+  kick();
+  std::array<char, 16 * 1024> in;
+  while (!broken_ && (nghttp2_session_want_read(ng_) || nghttp2_session_want_write(ng_))) {
+    if (s_.closing() && !goaway_) {
+      // Graceful: streams up to the last one seen finish, new ones are refused.
+      goaway_ = true;
+      nghttp2_submit_goaway(ng_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(ng_), NGHTTP2_NO_ERROR,
+                            nullptr, 0);
+      kick();
+      if (finished()) break;
+    }
+    rearm();
+    s_.idle_ = streams_.empty() && active_ == 0;  // a drain may end an idle connection at once
+    auto [ec, n] = co_await s_.stream_.async_read_some(asio::buffer(in), use_nothrow);
+    s_.idle_ = false;
+    if (ec) {
+      // A drain's cancel of an idle connection, or of one whose streams are done after GOAWAY.
+      if (ec == asio::error::operation_aborted && s_.closing() && !goaway_) continue;
+      break;
+    }
+    last_active_ = Clock::now();
+    const ssize_t rv = nghttp2_session_mem_recv(ng_, reinterpret_cast<const uint8_t*>(in.data()), n);
+    if (rv < 0) {
+      // A protocol error or a flood: GOAWAY (nghttp2 may have queued one already), then the end.
+      nghttp2_session_terminate_session(
+          ng_, rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS ? NGHTTP2_ENHANCE_YOUR_CALM
+                                                                                 : NGHTTP2_PROTOCOL_ERROR);
+      kick();
+      break;
+    }
+    kick();
+  }
+  // No more requests: streams still running end with their upstreams cut, and the
+  // writer sends what it holds (a GOAWAY, a last response).
+  for (auto& [id, st] : streams_) {
+    st->closed = true;
+    if (st->upstream) st->upstream->stream.cancel();
+    st->notify();
+  }
+  streams_.clear();
+  while (!finished()) {
+    done_.expires_at(Clock::time_point::max());
+    co_await done_.async_wait(use_nothrow);
+  }
+}
+
+awaitable<void> H2Connection::serve(StreamPtr stp, std::shared_ptr<H2Connection> self) {
+  H2Stream& st = *stp;
+  const ProxyOptions& opt = s_.worker_.options();
+  const bool logging = s_.worker_.access_log_on();
+  if (st.closed) {  // reset before its turn came
+    --active_;
+    maybe_wake_reader();
+    co_return;
+  }
+  st.log.begin(Clock::now(), logging);
+  s_.worker_.counters().requests.add();
+  if (logging) {
+    st.log.method = st.method;
+    st.log.path = st.path;
+    st.log.authority = st.authority;
+  }
+  Request req(std::piecewise_construct, std::make_tuple(), std::make_tuple(ArenaAllocator<char>(&st.arena)));
+  std::string target;
+  const bool has_body = !st.bodyless;
+  if (st.too_large) {
+    respond_error(st, ProxyError::HeadersTooLarge, {});
+  } else if (st.method == "CONNECT") {
+    respond_error(st, ProxyError::NotImplemented, "CONNECT over HTTP/2");
+  } else {
+    req.method_string(st.method);
+    req.version(11);
+    std::string cookie;  // RFC 9113 section 8.2.3: crumbs joined again for HTTP/1.1
+    for (auto& [name, value] : st.fields) {
+      if (name == "cookie") {
+        if (!cookie.empty()) cookie += "; ";
+        cookie += value;
+      } else if (name != "host" || st.authority.empty()) {
+        req.insert(name, value);
+      }
+    }
+    if (!cookie.empty()) req.insert(http::field::cookie, cookie);
+    // :authority is the host (RFC 9113 section 8.3.1); Host only when it is absent.
+    if (!st.authority.empty()) req.set(http::field::host, st.authority);
+    if (st.path.empty()) st.path = "/";
+    req.target(st.path);
+    std::optional<Refusal> refused = check_head(req, RequestLimits{opt.max_headers, opt.max_target});
+    if (!refused && opt.normalize_paths) {
+      if (!normalize_target(req.target(), opt.merge_slashes, target))
+        refused = Refusal{ProxyError::BadRequest, "the path climbs above the root or is not a valid path"};
+      else if (!target.empty())
+        req.target(target);
+    }
+    if (refused) {
+      respond_error(st, refused->error, refused->detail);
+    } else {
+      if (req.find("x-request-id") == req.end()) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        char buf[32];
+        for (int half = 0; half < 2; ++half) {
+          uint64_t r = s_.worker_.random();
+          for (int i = 0; i < 16; ++i, r >>= 4) buf[half * 16 + i] = kHex[r & 15];
+        }
+        req.set("x-request-id", std::string_view(buf, 32));
+      }
+      if (logging) st.log.request_id = req["x-request-id"];
+
+      PinnedPtr pinned = s_.worker_.pinned();
+      const routing::Snapshot* snap = pinned ? pinned->snapshot.get() : nullptr;
+      const routing::Listener* listener = snap ? find_listener(*snap, s_.listener_) : nullptr;
+      char host_buf[256];
+      auto host_field = req.find(http::field::host);
+      const std::string_view host = routing::normalize_host(
+          host_field == req.end() ? std::string_view{} : std::string_view(host_field->value()), host_buf,
+          sizeof host_buf);
+      ExchangeRequest ask;
+      ask.host = host;
+      ask.sni = s_.sni_;
+      ask.view.method = req.method_string();
+      routing::split_target(req.target(), ask.view.path, ask.view.query);
+      ask.view.headers = static_cast<const Fields*>(&req);
+      ask.view.header = &find_field;
+      ask.client_addr = s_.client_addr_.data();
+      ask.client_addr_len = s_.client_addr_len_;
+      const uint64_t pick_draw = s_.worker_.random(), canary_draw = s_.worker_.random();
+      const ExchangePlan plan = plan_exchange(snap, listener, ask, pick_draw, canary_draw);
+      if (plan.route) {
+        st.log.route_stats = s_.worker_.stats().route(*plan.route);
+        if (logging) st.log.route = st.log.route_stats->name;
+      }
+      if (plan.cluster) {
+        if (logging) st.log.backend = plan.cluster->name;
+        st.log.backend_stats = s_.worker_.stats().backend(*snap, plan.cluster_index);
+      }
+      switch (plan.answer) {
+        case Answer::Error:
+          respond_error(st, plan.error, plan.detail);
+          break;
+        case Answer::Preflight: {
+          auto res = cors_preflight_response(*plan.route->filters.cors, req);
+          std::vector<std::string> names;
+          names.reserve(32);
+          std::vector<nghttp2_nv> fields;
+          for (const auto& f : res) {
+            std::string& name = names.emplace_back(f.name_string());
+            lowercase(name);
+            if (!connection_specific(name)) fields.push_back(nv(name, f.value()));
+          }
+          respond(st, res.result_int(), std::move(fields), {});
+          break;
+        }
+        case Answer::Redirect: {
+          std::string_view path, query;
+          routing::split_target(req.target(), path, query);
+          const routing::Route& route = *plan.route;
+          std::string_view prefix = route.match.path.type == routing::PathMatchType::PathPrefix
+                                        ? std::string_view(route.match.path.value)
+                                        : std::string_view{};
+          const std::string location = routing::redirect_location(*plan.redirect, s_.stream_.is_tls() ? "https" : "http",
+                                                                  host, plan.scope->port, prefix, path, query);
+          respond(st, plan.redirect->status,
+                  {nv("location", location), nv("server", "gantry"), nv("content-length", "0")}, {});
+          break;
+        }
+        case Answer::Forward:
+          co_await forward(st, req, plan, has_body);
+          break;
+      }
+    }
+  }
+  // A body the exchange did not take is given back to the window unread, and so is any
+  // that still comes.
+  st.done = true;
+  consume(st, st.body.size());
+  st.body.clear();
+  s_.account(st.log, Clock::now());
+  --active_;
+  rearm();
+  maybe_wake_reader();
+}
+
+awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const ExchangePlan& plan, bool has_body) {
+  const ProxyOptions& opt = s_.worker_.options();
+  const routing::Route& route = *plan.route;
+  // The upstream connection lives in this frame: a reset must not reach it after.
+  struct Forget {
+    H2Stream& st;
+    ~Forget() { st.upstream = nullptr; }
+  } forget{st};
+  std::string origin;
+  if (route.filters.cors)
+    if (auto o = req.find(http::field::origin); o != req.end()) origin = o->value();
+  const bool is_head = req.method() == http::verb::head;
+
+  // The route's body limit: a declared length over it is refused before anything goes upstream.
+  const uint64_t limit = route.body_limit ? route.body_limit : opt.max_body_size;
+  std::optional<uint64_t> declared;
+  if (auto cl = req.find(http::field::content_length); cl != req.end()) {
+    uint64_t v = 0;
+    auto sv = std::string_view(cl->value());
+    auto [p, e] = std::from_chars(sv.data(), sv.data() + sv.size(), v);
+    if (e == std::errc{} && p == sv.data() + sv.size()) declared = v;
+  }
+  if (limit && declared && *declared > limit) {
+    respond_error(st, ProxyError::PayloadTooLarge, {});
+    co_return;
+  }
+  prepare_upstream_request(req, s_.client_ip_, s_.stream_.is_tls(), false);
+  apply_request_filters(route, plan.backend_filters, req);
+  // HTTP/2 frames the body itself; HTTP/1.1 needs a length or chunks.
+  if (has_body && !declared) req.chunked(true);
+  const OutFraming framing{has_body && !declared};
+
+  const auto started = st.log.start;
+  const auto request_deadline =
+      route.timeouts.request_ms ? started + std::chrono::milliseconds(route.timeouts.request_ms) : Clock::time_point::max();
+  const std::chrono::milliseconds try_timeout =
+      route.timeouts.backend_request_ms ? std::chrono::milliseconds(route.timeouts.backend_request_ms) : opt.response_timeout;
+  const std::chrono::milliseconds read_timeout =
+      route.timeouts.read_ms ? std::chrono::milliseconds(route.timeouts.read_ms) : try_timeout;
+  const std::chrono::milliseconds send_timeout =
+      route.timeouts.send_ms ? std::chrono::milliseconds(route.timeouts.send_ms) : try_timeout;
+  const std::chrono::milliseconds connect_timeout =
+      route.timeouts.connect_ms ? std::chrono::milliseconds(route.timeouts.connect_ms) : opt.connect_timeout;
+  auto bounded = [&](std::chrono::milliseconds t) {
+    if (request_deadline == Clock::time_point::max()) return t;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(request_deadline - Clock::now());
+    return std::max(std::chrono::milliseconds(1), std::min(t, left));
+  };
+
+  char sni_buf[256];
+  std::string_view sni;
+  if (route.upstream_tls)
+    if (auto h = req.find(http::field::host); h != req.end()) sni = routing::normalize_host(h->value(), sni_buf, sizeof sni_buf);
+  UpstreamPool& pool = s_.worker_.upstreams();
+  const routing::Endpoint& ep = pool.choose(*plan.cluster, s_.worker_.next_endpoint(plan.cluster_index));
+  char key_buf[600];
+  std::string_view key = endpoint_key(ep, key_buf, sizeof key_buf);
+  EndpointState* health = &pool.state(key);
+  EndpointState* pool_state = health;
+  if (route.upstream_tls && key.size() + 5 + sni.size() < sizeof key_buf) {
+    std::memcpy(key_buf + key.size(), "|tls|", 5);
+    std::memcpy(key_buf + key.size() + 5, sni.data(), sni.size());
+    key = std::string_view(key_buf, key.size() + 5 + sni.size());
+    pool_state = &pool.state(key);
+  }
+  if (s_.worker_.access_log_on()) st.log.upstream = key;
+  auto failed = [&] {
+    if (!pool.record_failure(*health, plan.cluster, Clock::now())) return;
+    s_.worker_.note_ejection(*health);
+    if (st.log.backend_stats) st.log.backend_stats->ejections.add();
+  };
+
+  std::string head;
+  append_head(req, head);
+  UpstreamPtr conn;
+  std::optional<ResponseParser> rp;
+  // A pooled connection that turns out dead before any answer gets one fresh try, when no
+  // body byte was taken from the client yet.
+  for (bool fresh_only = false;; fresh_only = true) {
+    bool reused = false;
+    conn.reset();
+    if (!fresh_only) conn = pool.acquire(*pool_state, started);
+    if (conn) {
+      reused = true;
+      if (st.log.backend_stats) st.log.backend_stats->reuses.add();
+    } else {
+      if (!pool.may_open(*pool_state)) {
+        if (st.log.backend_stats) st.log.backend_stats->overflows.add();
+        const std::string detail = "connection limit of " + std::string(key) + " reached";
+        respond_error(st, ProxyError::NoEndpoint, detail);
+        co_return;
+      }
+      conn = std::make_unique<UpstreamConnection>(s_.worker_.ioc(), *pool_state, st.log.backend_stats);
+      st.upstream = conn.get();
+      error_code ec = co_await connect_upstream(*conn, ep, bounded(connect_timeout),
+                                                route.upstream_tls ? s_.worker_.upstream_tls() : nullptr, sni);
+      if (st.closed) co_return;
+      if (ec) {
+        if (st.log.backend_stats) st.log.backend_stats->connect_failures.add();
+        failed();
+        const std::string detail = "connect to " + std::string(key) + ": " + ec.message();
+        respond_error(st, ec == beast::error::timeout ? ProxyError::UpstreamTimeout : ProxyError::UpstreamBroken, detail);
+        co_return;
+      }
+    }
+    st.upstream = conn.get();
+    const auto sent_at = Clock::now();
+    // The head with the body received so far; then the rest as it comes.
+    bool sent_body = false;
+    bool body_sent_whole = !has_body;
+    uint64_t sent = 0;
+    for (bool first_write = true; first_write || !body_sent_whole; first_write = false) {
+      if (!first_write && st.body.empty() && !st.ended) {
+        co_await wait(st);
+        if (st.closed) co_return;
+        continue;
+      }
+      std::string chunk = std::move(st.body);
+      st.body.clear();
+      const bool last = has_body && st.ended;
+      sent += chunk.size();
+      if (limit && sent > limit) {
+        // Part of the body may have gone upstream: that connection is not reused, and the
+        // client hears 413 (the rest of its DATA is dropped).
+        respond_error(st, ProxyError::PayloadTooLarge, {});
+        co_return;
+      }
+      FramedWrite w(first_write ? std::string_view(head) : std::string_view{}, chunk.data(), chunk.size(), last, framing);
+      if (!w.empty()) {
+        conn->stream.expires_after(bounded(send_timeout));
+        auto [wec, wn] = co_await asio::async_write(conn->stream, w.buffers(), use_nothrow);
+        if (st.closed) co_return;
+        if (wec) {
+          if (first_write && reused && !has_body) break;  // a stale pooled connection: below
+          const std::string detail = (first_write ? "" : "sending the request body: ") + wec.message();
+          respond_error(st, wec == beast::error::timeout ? ProxyError::UpstreamTimeout : ProxyError::UpstreamBroken,
+                        detail);
+          co_return;
+        }
+      }
+      st.log.bytes_in += chunk.size();
+      sent_body = sent_body || !chunk.empty();
+      consume(st, chunk.size());
+      body_sent_whole = !has_body || last;
+    }
+    error_code rec;
+    for (;;) {
+      emplace_parser(rp, st.arena);
+      rp->header_limit(static_cast<uint32_t>(opt.header_limit));
+      rp->body_limit(boost::none);
+      if (is_head) rp->skip(true);
+      conn->stream.expires_after(bounded(read_timeout));
+      auto [ec, n] = co_await http::async_read_header(conn->stream, conn->buffer, *rp, use_nothrow);
+      rec = ec;
+      if (ec) break;
+      if (rp->get().result_int() >= 200) break;  // 1xx: read past (101 included: no upgrade over HTTP/2)
+    }
+    if (st.closed) co_return;
+    if (rec) {
+      const bool stale = reused && (rec == asio::error::eof || rec == http::error::end_of_stream ||
+                                    rec == asio::error::connection_reset || rec == http::error::partial_message);
+      if (stale && !sent_body && !has_body) continue;
+      if (!stale) failed();
+      if (rec == beast::error::timeout || Clock::now() >= request_deadline) {
+        respond_error(st, ProxyError::UpstreamTimeout, Clock::now() >= request_deadline ? "timeouts.request ran out" : "");
+        co_return;
+      }
+      const std::string detail = "reading the response header: " + rec.message();
+      respond_error(st, ProxyError::UpstreamBroken, detail);
+      co_return;
+    }
+    const auto answered = Clock::now();
+    st.log.upstream_us = std::chrono::duration_cast<std::chrono::microseconds>(answered - sent_at).count();
+    break;
+  }
+  Response& res = rp->get();
+  const unsigned status = res.result_int();
+  if (status == 502 || status == 503 || status == 504) failed();
+  else pool.record_success(*health, Clock::now());
+  if (Clock::now() > request_deadline) {
+    respond_error(st, ProxyError::UpstreamTimeout, "timeouts.request ran out");
+    co_return;
+  }
+  apply_response_filters(route, plan.backend_filters, res);
+  if (route.filters.cors && !origin.empty()) add_cors_headers(*route.filters.cors, origin, res);
+
+  // The head, with names lowercased (HTTP/2 carries no capitals) and no connection fields.
+  std::vector<std::string> names;
+  names.reserve(std::distance(res.begin(), res.end()));
+  std::vector<nghttp2_nv> fields;
+  char code[4];
+  std::snprintf(code, sizeof code, "%03u", status);
+  fields.push_back(nv(":status", std::string_view(code, 3)));
+  for (const auto& f : res) {
+    std::string& name = names.emplace_back(f.name_string());
+    lowercase(name);
+    if (connection_specific(name) || name == "te") continue;
+    fields.push_back(nv(name, f.value()));
+  }
+  st.log.status = status;
+  const bool body_allowed = !is_head && status != 204 && status != 304;
+  const bool upstream_keep_alive = rp->keep_alive();
+  if (!body_allowed || rp->is_done()) {
+    nghttp2_submit_response(ng_, st.id, fields.data(), fields.size(), nullptr);
+    kick();
+  } else {
+    nghttp2_data_provider provider{};
+    provider.read_callback = read_body;
+    nghttp2_submit_response(ng_, st.id, fields.data(), fields.size(), &provider);
+    kick();
+    auto& body = rp->get().body();
+    // The stream's own: streams of one connection read their upstreams at once.
+    std::unique_ptr<char[]> relay = s_.worker_.take_relay_buffer();
+    char* buf = relay.get();
+    struct GiveBack {
+      Worker& w;
+      std::unique_ptr<char[]>& b;
+      ~GiveBack() { w.give_relay_buffer(std::move(b)); }
+    } give_back{s_.worker_, relay};
+    for (;;) {
+      while (st.out.size() - st.out_at >= kResponseHighWater && !st.closed) co_await wait(st);
+      if (st.closed) co_return;
+      body.data = buf;
+      body.size = opt.relay_buffer;
+      conn->stream.expires_after(bounded(read_timeout));
+      auto [ec, got] = co_await http::async_read_some(conn->stream, conn->buffer, *rp, use_nothrow);
+      if (ec == http::error::need_buffer) ec = {};
+      if (st.closed) co_return;
+      if (ec) {
+        // The response has begun: the stream can only be cut.
+        reset(st, NGHTTP2_INTERNAL_ERROR);
+        co_return;
+      }
+      const size_t n = opt.relay_buffer - body.size;
+      if (n || rp->is_done()) queue_body(st, buf, n, rp->is_done());
+      if (rp->is_done()) break;
+    }
+  }
+  st.upstream = nullptr;
+  if (upstream_keep_alive && rp->is_done() && !(has_body && !st.ended)) pool.release(*pool_state, std::move(conn), Clock::now());
+}
+
+awaitable<void> serve_h2(Session& session) {
+  auto c = std::make_shared<H2Connection>(session.shared_from_this());
+  co_await c->run();
+}
+
+}  // namespace gantry::proxy

@@ -9,12 +9,11 @@
 // tcp_stream's would. The socket stays open; its owner closes it.
 #pragma once
 
-#include <boost/asio/associator.hpp>
-#include <boost/beast/core/error.hpp>
 #include <memory>
 #include <utility>
 
 #include "asio.h"
+#include "timeout_completion.h"
 
 namespace gantry::proxy {
 
@@ -51,19 +50,8 @@ class DeadlineSocket {
     state_->socket.close(ignored);
   }
 
-  // The handler of an operation on the socket, turning the timer's cancellation into
-  // beast::error::timeout; its executor, allocator and cancellation slot are the inner
-  // handler's (the associator below).
   template <class Handler>
-  struct Completion {
-    Handler handler;
-    const bool* expired;
-    template <class... Args>
-    void operator()(error_code ec, Args&&... args) {
-      if (ec == asio::error::operation_aborted && *expired) ec = beast::error::timeout;
-      std::move(handler)(ec, std::forward<Args>(args)...);
-    }
-  };
+  using Completion = TimeoutCompletion<Handler>;
 
   template <class MutableBufferSequence, class ReadToken>
   auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
@@ -139,14 +127,3 @@ class DeadlineSocket {
 };
 
 }  // namespace gantry::proxy
-
-namespace boost::asio {
-template <template <class, class> class Associator, class Handler, class Default>
-struct associator<Associator, gantry::proxy::DeadlineSocket::Completion<Handler>, Default>
-    : Associator<Handler, Default> {
-  static typename Associator<Handler, Default>::type get(
-      const gantry::proxy::DeadlineSocket::Completion<Handler>& h, const Default& d = Default()) noexcept {
-    return Associator<Handler, Default>::get(h.handler, d);
-  }
-};
-}  // namespace boost::asio

@@ -40,4 +40,15 @@ std::string_view reason_of(ProxyError e) {
   return "error";
 }
 
+std::string error_body(ProxyError e, std::string_view detail) {
+  std::string body = "gantry: ";
+  body += reason_of(e);
+  if (!detail.empty()) {
+    body += ": ";
+    body += detail;
+  }
+  body += "\n";
+  return body;
+}
+
 }  // namespace gantry::proxy

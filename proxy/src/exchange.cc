@@ -71,4 +71,10 @@ ExchangePlan plan_exchange(const routing::Snapshot* snapshot, const routing::Lis
   return plan;
 }
 
+const routing::Listener* find_listener(const routing::Snapshot& s, std::string_view name) {
+  for (const auto& l : *s.listeners)
+    if (l.name == name) return &l;
+  return nullptr;
+}
+
 }  // namespace gantry::proxy

@@ -49,6 +49,9 @@ struct ExchangePlan {
 ExchangePlan plan_exchange(const routing::Snapshot* snapshot, const routing::Listener* listener,
                            const ExchangeRequest& request, uint64_t pick_draw, uint64_t canary_draw);
 
+// The snapshot's listener bound as `name` ("address:port"), or null.
+const routing::Listener* find_listener(const routing::Snapshot& snapshot, std::string_view name);
+
 // OPTIONS with Origin and Access-Control-Request-Method (the Fetch standard's preflight).
 bool is_cors_preflight(const routing::RequestView& view);
 

@@ -13,6 +13,7 @@
 #include "head_writer.h"
 #include "header_rewrite.h"
 #include "relay.h"
+#include "upstream_timeouts.h"
 #include "session.h"
 
 namespace gantry::proxy {
@@ -110,24 +111,11 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   }
   bool mirrors_launched = !has_body;
 
-  // timeouts.request bounds the whole exchange; timeouts.backendRequest each try.
   const auto started = log().start;
-  const auto request_deadline =
-      route.timeouts.request_ms ? started + std::chrono::milliseconds(route.timeouts.request_ms) : Clock::time_point::max();
-  const std::chrono::milliseconds try_timeout =
-      route.timeouts.backend_request_ms ? std::chrono::milliseconds(route.timeouts.backend_request_ms) : opt.response_timeout;
-  // ingress-nginx proxy-*-timeout: each write upstream, each read from upstream, the connect.
-  const std::chrono::milliseconds send_timeout =
-      route.timeouts.send_ms ? std::chrono::milliseconds(route.timeouts.send_ms) : try_timeout;
-  const std::chrono::milliseconds read_timeout =
-      route.timeouts.read_ms ? std::chrono::milliseconds(route.timeouts.read_ms) : try_timeout;
-  const std::chrono::milliseconds connect_timeout =
-      route.timeouts.connect_ms ? std::chrono::milliseconds(route.timeouts.connect_ms) : opt.connect_timeout;
-  auto bounded = [&](std::chrono::milliseconds t) {
-    if (request_deadline == Clock::time_point::max()) return t;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(request_deadline - Clock::now());
-    return std::max(std::chrono::milliseconds(1), std::min(t, left));
-  };
+  const UpstreamTimeouts limits(route.timeouts, opt, started);
+  const auto request_deadline = limits.request_deadline;
+  const auto send_timeout = limits.send, read_timeout = limits.read, connect_timeout = limits.connect;
+  auto bounded = [&](std::chrono::milliseconds t) { return limits.bounded(t); };
 
   // TLS upstream (backend-protocol HTTPS): the SNI is the Host going upstream, and pooled
   // connections are told apart by it.
@@ -136,23 +124,13 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   if (route.upstream_tls)
     if (auto h = req.find(http::field::host); h != req.end()) sni = routing::normalize_host(h->value(), sni_buf, sizeof sni_buf);
   bool fresh_only = upgrade;  // a pooled connection is not to be taken
-  char key_buf[600];
-  std::string_view key;
-  const routing::Endpoint* ep = &endpoint;
   UpstreamPool& pool = worker_.upstreams();
-  EndpointState* st = nullptr;      // the pool's entry for `key`
-  EndpointState* health = nullptr;  // passive health, by "host:port" alone
-  auto set_key = [&] {
-    key = endpoint_key(*ep, key_buf, sizeof key_buf);
-    health = &pool.state(key);
-    st = health;
-    if (route.upstream_tls && key.size() + 5 + sni.size() < sizeof key_buf) {
-      std::memcpy(key_buf + key.size(), "|tls|", 5);
-      std::memcpy(key_buf + key.size() + 5, sni.data(), sni.size());
-      key = std::string_view(key_buf, key.size() + 5 + sni.size());
-      st = &pool.state(key);
-    }
-  };
+  const routing::Endpoint* ep = &endpoint;
+  PoolKey pk;
+  std::string_view& key = pk.key;
+  EndpointState*& st = pk.connections;
+  EndpointState*& health = pk.health;
+  auto set_key = [&] { pk.set(pool, *ep, route.upstream_tls, sni); };
   auto failed = [&] {
     if (!pool.record_failure(*health, plan.cluster, Clock::now())) return;
     worker_.note_ejection(*health);

@@ -16,6 +16,7 @@
 #include "relay.h"
 #include "request_rules.h"
 #include "session.h"
+#include "upstream_timeouts.h"
 
 namespace gantry::proxy {
 namespace {
@@ -30,19 +31,6 @@ constexpr size_t kWriteBatch = 64 * 1024;
 bool connection_specific(std::string_view lower) {
   return lower == "connection" || lower == "keep-alive" || lower == "proxy-connection" ||
          lower == "transfer-encoding" || lower == "upgrade";
-}
-
-std::string_view find_field(const void* fields, std::string_view lower_name, bool& found) {
-  const auto& f = *static_cast<const Fields*>(fields);
-  auto it = f.find(lower_name);
-  found = it != f.end();
-  return found ? std::string_view(it->value()) : std::string_view{};
-}
-
-const routing::Listener* find_listener(const routing::Snapshot& s, std::string_view name) {
-  for (const auto& l : *s.listeners)
-    if (l.name == name) return &l;
-  return nullptr;
 }
 
 void lowercase(std::string& s) {
@@ -93,6 +81,14 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   }
 
   awaitable<void> run();
+  void begin_shutdown() {
+    if (goaway_ || broken_ || !ng_) return;
+    // Graceful: streams up to the last one seen finish, new ones are refused.
+    goaway_ = true;
+    nghttp2_submit_goaway(ng_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(ng_), NGHTTP2_NO_ERROR,
+                          nullptr, 0);
+    kick();
+  }
 
  private:
   using StreamPtr = std::shared_ptr<H2Stream>;
@@ -280,8 +276,9 @@ bool H2Connection::start() {
   // The window is given back as body bytes go upstream, so a slow backend slows the client
   // instead of filling memory.
   nghttp2_option_set_no_auto_window_update(opt, 1);
-  // Rapid reset (CVE-2023-44487): a burst of 200 resets, then 50 a second, then GOAWAY.
-  nghttp2_option_set_stream_reset_rate_limit(opt, 200, 50);
+  // Rapid reset (CVE-2023-44487): the connection's own bucket (take_reset_token) answers
+  // with ENHANCE_YOUR_CALM; nghttp2's, twice as large, is a backstop.
+  nghttp2_option_set_stream_reset_rate_limit(opt, 2 * static_cast<uint64_t>(kResetBurst), 2 * static_cast<uint64_t>(kResetsPerSecond));
   // CONTINUATION flood (CVE-2024-27316): a header block in at most this many frames.
   nghttp2_option_set_max_continuations(opt, 16);
   // SETTINGS flood: entries in one frame; unanswered SETTINGS and PING acks are capped by
@@ -395,13 +392,7 @@ void H2Connection::respond(H2Stream& st, unsigned status, std::vector<nghttp2_nv
 }
 
 void H2Connection::respond_error(H2Stream& st, ProxyError error, std::string_view detail) {
-  std::string body = "gantry: ";
-  body += reason_of(error);
-  if (!detail.empty()) {
-    body += ": ";
-    body += detail;
-  }
-  body += "\n";
+  std::string body = error_body(error, detail);
   char length[24];
   std::snprintf(length, sizeof length, "%zu", body.size());
   respond(st, status_of(error),
@@ -423,6 +414,11 @@ void H2Connection::queue_body(H2Stream& st, const char* data, size_t n, bool las
 
 awaitable<void> H2Connection::run() {
   if (!start()) co_return;
+  s_.h2_ = this;
+  struct Detach {
+    Session& s;
+    ~Detach() { s.h2_ = nullptr; }
+  } detach{s_};
   // What the session read before it knew this was HTTP/2 (the preface, for h2c).
   {
     auto data = s_.buffer_.data();
@@ -438,11 +434,7 @@ awaitable<void> H2Connection::run() {
   std::array<char, 16 * 1024> in;
   while (!broken_ && (nghttp2_session_want_read(ng_) || nghttp2_session_want_write(ng_))) {
     if (s_.closing() && !goaway_) {
-      // Graceful: streams up to the last one seen finish, new ones are refused.
-      goaway_ = true;
-      nghttp2_submit_goaway(ng_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(ng_), NGHTTP2_NO_ERROR,
-                            nullptr, 0);
-      kick();
+      begin_shutdown();
       if (finished()) break;
     }
     rearm();
@@ -648,21 +640,9 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
   const OutFraming framing{has_body && !declared};
 
   const auto started = st.log.start;
-  const auto request_deadline =
-      route.timeouts.request_ms ? started + std::chrono::milliseconds(route.timeouts.request_ms) : Clock::time_point::max();
-  const std::chrono::milliseconds try_timeout =
-      route.timeouts.backend_request_ms ? std::chrono::milliseconds(route.timeouts.backend_request_ms) : opt.response_timeout;
-  const std::chrono::milliseconds read_timeout =
-      route.timeouts.read_ms ? std::chrono::milliseconds(route.timeouts.read_ms) : try_timeout;
-  const std::chrono::milliseconds send_timeout =
-      route.timeouts.send_ms ? std::chrono::milliseconds(route.timeouts.send_ms) : try_timeout;
-  const std::chrono::milliseconds connect_timeout =
-      route.timeouts.connect_ms ? std::chrono::milliseconds(route.timeouts.connect_ms) : opt.connect_timeout;
-  auto bounded = [&](std::chrono::milliseconds t) {
-    if (request_deadline == Clock::time_point::max()) return t;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(request_deadline - Clock::now());
-    return std::max(std::chrono::milliseconds(1), std::min(t, left));
-  };
+  const UpstreamTimeouts limits(route.timeouts, opt, started);
+  const auto request_deadline = limits.request_deadline;
+  auto bounded = [&](std::chrono::milliseconds t) { return limits.bounded(t); };
 
   char sni_buf[256];
   std::string_view sni;
@@ -670,16 +650,11 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
     if (auto h = req.find(http::field::host); h != req.end()) sni = routing::normalize_host(h->value(), sni_buf, sizeof sni_buf);
   UpstreamPool& pool = s_.worker_.upstreams();
   const routing::Endpoint& ep = pool.choose(*plan.cluster, s_.worker_.next_endpoint(plan.cluster_index));
-  char key_buf[600];
-  std::string_view key = endpoint_key(ep, key_buf, sizeof key_buf);
-  EndpointState* health = &pool.state(key);
-  EndpointState* pool_state = health;
-  if (route.upstream_tls && key.size() + 5 + sni.size() < sizeof key_buf) {
-    std::memcpy(key_buf + key.size(), "|tls|", 5);
-    std::memcpy(key_buf + key.size() + 5, sni.data(), sni.size());
-    key = std::string_view(key_buf, key.size() + 5 + sni.size());
-    pool_state = &pool.state(key);
-  }
+  PoolKey pk;
+  pk.set(pool, ep, route.upstream_tls, sni);
+  const std::string_view key = pk.key;
+  EndpointState* health = pk.health;
+  EndpointState* pool_state = pk.connections;
   if (s_.worker_.access_log_on()) st.log.upstream = key;
   auto failed = [&] {
     if (!pool.record_failure(*health, plan.cluster, Clock::now())) return;
@@ -709,7 +684,7 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
       }
       conn = std::make_unique<UpstreamConnection>(s_.worker_.ioc(), *pool_state, st.log.backend_stats);
       st.upstream = conn.get();
-      error_code ec = co_await connect_upstream(*conn, ep, bounded(connect_timeout),
+      error_code ec = co_await connect_upstream(*conn, ep, bounded(limits.connect),
                                                 route.upstream_tls ? s_.worker_.upstream_tls() : nullptr, sni);
       if (st.closed) co_return;
       if (ec) {
@@ -744,7 +719,7 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
       }
       FramedWrite w(first_write ? std::string_view(head) : std::string_view{}, chunk.data(), chunk.size(), last, framing);
       if (!w.empty()) {
-        conn->stream.expires_after(bounded(send_timeout));
+        conn->stream.expires_after(bounded(limits.send));
         auto [wec, wn] = co_await asio::async_write(conn->stream, w.buffers(), use_nothrow);
         if (st.closed) co_return;
         if (wec) {
@@ -766,7 +741,7 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
       rp->header_limit(static_cast<uint32_t>(opt.header_limit));
       rp->body_limit(boost::none);
       if (is_head) rp->skip(true);
-      conn->stream.expires_after(bounded(read_timeout));
+      conn->stream.expires_after(bounded(limits.read));
       auto [ec, n] = co_await http::async_read_header(conn->stream, conn->buffer, *rp, use_nothrow);
       rec = ec;
       if (ec) break;
@@ -839,7 +814,7 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
       if (st.closed) co_return;
       body.data = buf;
       body.size = opt.relay_buffer;
-      conn->stream.expires_after(bounded(read_timeout));
+      conn->stream.expires_after(bounded(limits.read));
       auto [ec, got] = co_await http::async_read_some(conn->stream, conn->buffer, *rp, use_nothrow);
       if (ec == http::error::need_buffer) ec = {};
       if (st.closed) co_return;
@@ -856,6 +831,8 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
   st.upstream = nullptr;
   if (upstream_keep_alive && rp->is_done() && !(has_body && !st.ended)) pool.release(*pool_state, std::move(conn), Clock::now());
 }
+
+void h2_begin_shutdown(H2Connection& connection) { connection.begin_shutdown(); }
 
 awaitable<void> serve_h2(Session& session) {
   auto c = std::make_shared<H2Connection>(session.shared_from_this());

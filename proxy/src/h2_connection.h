@@ -26,4 +26,9 @@ inline constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n
 // holds what was read so far (the preface, for h2c).
 awaitable<void> serve_h2(Session& session);
 
+class H2Connection;
+// A drain or the listener's removal while streams are open: GOAWAY (NO_ERROR, the last
+// stream seen), the open streams finish, then the connection ends.
+void h2_begin_shutdown(H2Connection& connection);
+
 }  // namespace gantry::proxy

@@ -2,6 +2,8 @@
 // "Errors a client sees").
 #pragma once
 
+#include <string>
+
 #include <string_view>
 
 namespace gantry::proxy {
@@ -24,5 +26,7 @@ enum class ProxyError {
 
 unsigned status_of(ProxyError e);
 std::string_view reason_of(ProxyError e);
+// The text/plain body of a gateway's own error answer: "gantry: <reason>[: <detail>]\n".
+std::string error_body(ProxyError e, std::string_view detail);
 
 }  // namespace gantry::proxy

@@ -176,4 +176,11 @@ bool normalize_target(std::string_view target, bool merge_slashes, std::string& 
   return true;
 }
 
+std::string_view find_field(const void* fields, std::string_view lower_name, bool& found) {
+  const auto& f = *static_cast<const Fields*>(fields);
+  auto it = f.find(lower_name);
+  found = it != f.end();
+  return found ? std::string_view(it->value()) : std::string_view{};
+}
+
 }  // namespace gantry::proxy

@@ -22,6 +22,9 @@ struct RequestLimits {
   size_t max_target = 8 * 1024;  // bytes of request-target (414 beyond)
 };
 
+// RequestView's header accessor over a Request's fields (`fields` is a const Fields*).
+std::string_view find_field(const void* fields, std::string_view lower_name, bool& found);
+
 // Where the head ends in `bytes` (the index just past its empty line), or npos if it has
 // not all arrived. Both CRLF and bare LF line ends count (RFC 9112 §2.2). `from`: bytes
 // before it were scanned already (a head arriving a byte at a time costs linear time).

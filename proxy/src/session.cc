@@ -16,19 +16,6 @@
 namespace gantry::proxy {
 namespace {
 
-std::string_view find_field(const void* fields, std::string_view lower_name, bool& found) {
-  const auto& f = *static_cast<const Fields*>(fields);
-  auto it = f.find(lower_name);
-  found = it != f.end();
-  return found ? std::string_view(it->value()) : std::string_view{};
-}
-
-const routing::Listener* find_listener(const routing::Snapshot& s, std::string_view name) {
-  for (const auto& l : *s.listeners)
-    if (l.name == name) return &l;
-  return nullptr;
-}
-
 // The answer to a failed read of the head; nullopt: the client went away, say nothing.
 std::optional<ProxyError> read_error(const error_code& ec) {
   if (ec == http::error::end_of_stream || ec == asio::error::eof) return std::nullopt;
@@ -93,7 +80,10 @@ Session::~Session() {
 }
 
 void Session::cancel_if_idle() {
-  if (idle_) stream_.cancel();
+  // HTTP/2 with streams open: GOAWAY now, so the client opens no more; the connection
+  // ends when they are done.
+  if (h2_ && !idle_) h2_begin_shutdown(*h2_);
+  else if (idle_) stream_.cancel();
 }
 
 char* Session::relay() {
@@ -227,13 +217,7 @@ awaitable<bool> Session::send_error(ProxyError error, std::string_view detail) {
   http::response<http::string_body> res{static_cast<http::status>(status), 11};
   res.set(http::field::server, "gantry");
   res.set(http::field::content_type, "text/plain; charset=utf-8");
-  std::string body = "gantry: ";
-  body += reason_of(error);
-  if (!detail.empty()) {
-    body += ": ";
-    body += detail;
-  }
-  body += "\n";
+  std::string body = error_body(error, detail);
   // A head that never parsed is still a request answered.
   if (!log().active) log().begin(Clock::now(), worker_.access_log_on());
   log().status = status;

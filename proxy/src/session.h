@@ -15,6 +15,8 @@
 
 namespace gantry::proxy {
 
+class H2Connection;
+
 // What the access log says of the request being served. The strings are reused from
 // request to request, so they stop allocating once they have grown.
 struct RequestLog {
@@ -156,6 +158,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<RequestParser>& parser() { return state().parser; }
   RequestLog& log() { return state().log; }
   std::unique_ptr<char[]> relay_;
+  H2Connection* h2_ = nullptr;  // set while the connection speaks HTTP/2
   bool idle_ = false;
   // A client read (the next request, the rest of a head, a buffered body) with a
   // deadline of the phase it belongs to rather than of the one read.

@@ -9,11 +9,10 @@
 // sweep period (a quarter of the shortest timeout, at most a second).
 #pragma once
 
-#include <boost/asio/associator.hpp>
-#include <boost/beast/core/error.hpp>
 #include <utility>
 
 #include "asio.h"
+#include "timeout_completion.h"
 
 namespace gantry::proxy {
 
@@ -50,19 +49,8 @@ class SweptSocket {
     socket_.close(ignored);
   }
 
-  // The handler of an operation on the socket, turning the sweep's cancellation into
-  // beast::error::timeout; its executor, allocator and cancellation slot are the inner
-  // handler's (the associator below).
   template <class Handler>
-  struct Completion {
-    Handler handler;
-    const bool* expired;
-    template <class... Args>
-    void operator()(error_code ec, Args&&... args) {
-      if (ec == asio::error::operation_aborted && *expired) ec = beast::error::timeout;
-      std::move(handler)(ec, std::forward<Args>(args)...);
-    }
-  };
+  using Completion = TimeoutCompletion<Handler>;
 
   template <class MutableBufferSequence, class ReadToken>
   auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
@@ -96,14 +84,3 @@ class SweptSocket {
 };
 
 }  // namespace gantry::proxy
-
-namespace boost::asio {
-template <template <class, class> class Associator, class Handler, class Default>
-struct associator<Associator, gantry::proxy::SweptSocket::Completion<Handler>, Default>
-    : Associator<Handler, Default> {
-  static typename Associator<Handler, Default>::type get(const gantry::proxy::SweptSocket::Completion<Handler>& h,
-                                                         const Default& d = Default()) noexcept {
-    return Associator<Handler, Default>::get(h.handler, d);
-  }
-};
-}  // namespace boost::asio

@@ -41,6 +41,18 @@ std::string_view endpoint_key(const routing::Endpoint& ep, char* buf, size_t cap
   return {buf, static_cast<size_t>(n)};
 }
 
+void PoolKey::set(UpstreamPool& pool, const routing::Endpoint& ep, bool tls, std::string_view sni) {
+  key = endpoint_key(ep, buf, sizeof buf);
+  health = &pool.state(key);
+  connections = health;
+  if (tls && key.size() + 5 + sni.size() < sizeof buf) {
+    std::memcpy(buf + key.size(), "|tls|", 5);
+    std::memcpy(buf + key.size() + 5, sni.data(), sni.size());
+    key = std::string_view(buf, key.size() + 5 + sni.size());
+    connections = &pool.state(key);
+  }
+}
+
 EndpointState& UpstreamPool::state(std::string_view key) {
   auto it = endpoints_.find(key);
   if (it == endpoints_.end()) {

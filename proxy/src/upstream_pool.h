@@ -51,6 +51,18 @@ struct EndpointState {
 // "host:port" written into a caller's buffer: lookups allocate nothing.
 std::string_view endpoint_key(const routing::Endpoint& ep, char* buf, size_t cap);
 
+class UpstreamPool;
+// An endpoint's entries in the pool: passive health by "host:port" alone, and its
+// connections, told apart by the server name too when they speak TLS
+// ("host:port|tls|sni"). `key` (in `buf`) names the latter.
+struct PoolKey {
+  char buf[600];
+  std::string_view key;
+  EndpointState* health = nullptr;
+  EndpointState* connections = nullptr;
+  void set(UpstreamPool& pool, const routing::Endpoint& ep, bool tls, std::string_view sni);
+};
+
 struct PoolLimits {
   size_t max_idle_per_endpoint = 256;
   size_t max_per_endpoint = 0;  // open connections; 0: no limit

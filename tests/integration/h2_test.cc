@@ -9,97 +9,13 @@
 #include <boost/json.hpp>
 
 #include "h2_client.h"
+#include "h2_frames.h"
 #include "harness.h"
 #include "../support/self_signed.h"
 
 namespace gantry::test {
 namespace {
 namespace json = boost::json;
-
-// Raw HTTP/2 frames, for what no well-behaved client sends.
-std::string frame(uint8_t type, uint8_t flags, uint32_t stream, const std::string& payload) {
-  std::string f;
-  const size_t n = payload.size();
-  f += static_cast<char>(n >> 16);
-  f += static_cast<char>(n >> 8);
-  f += static_cast<char>(n);
-  f += static_cast<char>(type);
-  f += static_cast<char>(flags);
-  f += static_cast<char>(stream >> 24 & 0x7f);
-  f += static_cast<char>(stream >> 16);
-  f += static_cast<char>(stream >> 8);
-  f += static_cast<char>(stream);
-  return f + payload;
-}
-constexpr uint8_t kData = 0, kHeaders = 1, kRstStream = 3, kSettings = 4, kGoaway = 7, kContinuation = 9;
-constexpr uint8_t kEndStream = 1, kEndHeaders = 4;
-const std::string kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-
-// HPACK: static-table entries and literals without indexing (RFC 7541 section 6.2.2).
-std::string literal(uint8_t name_index, const std::string& value) {
-  std::string out;
-  out += static_cast<char>(name_index);  // 0000xxxx, index < 15
-  out += static_cast<char>(value.size());  // < 127, no Huffman
-  return out + value;
-}
-// A string with a 7-bit-prefix length (RFC 7541 section 5.1), no Huffman.
-std::string hpack_string(const std::string& v) {
-  std::string out;
-  size_t n = v.size();
-  if (n < 127) {
-    out += static_cast<char>(n);
-  } else {
-    out += static_cast<char>(127);
-    n -= 127;
-    while (n >= 128) {
-      out += static_cast<char>(n % 128 + 128);
-      n /= 128;
-    }
-    out += static_cast<char>(n);
-  }
-  return out + v;
-}
-// A literal field with a new name, without indexing.
-std::string literal_new(const std::string& name, const std::string& value) {
-  return std::string(1, '\0') + hpack_string(name) + hpack_string(value);
-}
-std::string request_block(const std::string& method_byte, const std::string& authority, const std::string& path = "/") {
-  // 0x82 :method GET, 0x83 :method POST; 0x86 :scheme http; :path (index 4), :authority (index 1).
-  return method_byte + "\x86" + literal(4, path) + literal(1, authority);
-}
-std::string rst(uint32_t stream, uint32_t code) {
-  std::string p;
-  for (int s = 24; s >= 0; s -= 8) p += static_cast<char>(code >> s);
-  return frame(kRstStream, 0, stream, p);
-}
-
-struct Frame {
-  uint8_t type, flags;
-  uint32_t stream;
-  std::string payload;
-};
-std::vector<Frame> parse_frames(const std::string& bytes) {
-  std::vector<Frame> out;
-  size_t at = 0;
-  while (at + 9 <= bytes.size()) {
-    auto b = [&](size_t i) { return static_cast<uint8_t>(bytes[at + i]); };
-    const size_t len = size_t(b(0)) << 16 | size_t(b(1)) << 8 | b(2);
-    if (at + 9 + len > bytes.size()) break;
-    out.push_back(Frame{b(3), b(4), (uint32_t(b(5)) & 0x7f) << 24 | uint32_t(b(6)) << 16 | uint32_t(b(7)) << 8 | b(8),
-                        bytes.substr(at + 9, len)});
-    at += 9 + len;
-  }
-  return out;
-}
-uint32_t be32(const std::string& s, size_t at) {
-  return uint32_t(uint8_t(s[at])) << 24 | uint32_t(uint8_t(s[at + 1])) << 16 | uint32_t(uint8_t(s[at + 2])) << 8 |
-         uint8_t(s[at + 3]);
-}
-const Frame* find_frame(const std::vector<Frame>& frames, uint8_t type, uint32_t stream = ~0u) {
-  for (const Frame& f : frames)
-    if (f.type == type && (stream == ~0u || f.stream == stream)) return &f;
-  return nullptr;
-}
 
 class H2Test : public ::testing::Test {
  protected:
@@ -108,19 +24,21 @@ class H2Test : public ::testing::Test {
     auto manifests = dir_->path() / "manifests";
     std::filesystem::create_directories(manifests);
     echo_ = new Echo("web-1-a", dir_->path());
-    auto cert = make_self_signed("/CN=shop", {"shop.example.com"});
-    ASSERT_TRUE(cert);
-    write_file(dir_->path() / "shop.crt", cert->crt_pem);
     tls_port_ = free_port();
     std::string m = gateway_manifest();
-    m += "---\napiVersion: v1\nkind: Secret\nmetadata: {name: shop, namespace: default}\ntype: kubernetes.io/tls\n"
-         "stringData:\n  tls.crt: |\n" + indent_block(cert->crt_pem) + "  tls.key: |\n" + indent_block(cert->key_pem);
+    for (const std::string host : {"shop", "api"}) {
+      auto cert = make_self_signed("/CN=" + host, {host + ".example.com"});
+      ASSERT_TRUE(cert);
+      write_file(dir_->path() / (host + ".crt"), cert->crt_pem);
+      m += tls_secret_manifest(host, *cert);
+    }
     m += "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: secure, namespace: default}\n"
          "spec:\n  gatewayClassName: gantry\n  addresses: [{type: IPAddress, value: 127.0.0.1}]\n  listeners:\n"
-         "  - {name: shop, port: 443, protocol: HTTPS, hostname: shop.example.com, tls: {certificateRefs: [{name: shop}]}}\n";
+         "  - {name: shop, port: 443, protocol: HTTPS, hostname: shop.example.com, tls: {certificateRefs: [{name: shop}]}}\n"
+         "  - {name: api, port: 443, protocol: HTTPS, hostname: api.example.com, tls: {certificateRefs: [{name: api}]}}\n";
     m += service_manifest("web", {echo_->port});
     m += "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: web, namespace: default}\n"
-         "spec:\n  parentRefs: [{name: secure}, {name: gw}]\n  hostnames: [app.example.com, shop.example.com]\n"
+         "spec:\n  parentRefs: [{name: secure}, {name: gw}]\n  hostnames: [app.example.com, shop.example.com, api.example.com]\n"
          "  rules:\n  - matches: [{path: {type: PathPrefix, value: /old}}]\n"
          "    filters: [{type: RequestRedirect, requestRedirect: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /new}}}]\n"
          "  - filters: [{type: ResponseHeaderModifier, responseHeaderModifier: {add: [{name: X-Via, value: gantry}]}}]\n"
@@ -190,6 +108,26 @@ TEST_F(H2Test, TlsClientsGetH2ByAlpnAndHttp11WhenTheyAskForIt) {
   auto h1 = run(base + "--http1.1" + url);
   ASSERT_EQ(h1.exit_code, 0) << h1.out;
   EXPECT_EQ(last_line(h1.out), "1.1 200") << h1.out;
+}
+
+TEST_F(H2Test, AStreamForAnotherListenersHostIs421AndTheConnectionServesItsOwn) {
+  // One TLS connection for shop.example.com (SNI), as a browser coalescing connections
+  // would reuse it: api.example.com belongs to another listener (RFC 9113 section 9.1.1).
+  H2Client::Tls tls{"shop.example.com", read_file(dir_->path() / "shop.crt")};
+  H2Client c("127.0.0.1", tls_port_, &tls, 5s);
+  ASSERT_EQ(c.error(), "") << gantry_->log();
+  EXPECT_EQ(c.alpn(), "h2");
+  H2Response own = c.request("GET", "shop.example.com", "/mine");
+  EXPECT_EQ(own.status, 200) << own.error;
+  H2Response other = c.request("GET", "api.example.com", "/theirs");
+  EXPECT_EQ(other.status, 421) << other.error;
+  EXPECT_NE(other.body.find("another listener"), std::string::npos) << other.body;
+  H2Response again = c.request("GET", "shop.example.com:" + std::to_string(tls_port_), "/mine-again");
+  EXPECT_EQ(again.status, 200) << again.error;
+  // The other name on its own connection is served.
+  H2Client::Tls api{"api.example.com", read_file(dir_->path() / "api.crt")};
+  H2Client d("127.0.0.1", tls_port_, &api, 5s);
+  EXPECT_EQ(d.request("GET", "api.example.com", "/theirs").status, 200);
 }
 
 TEST_F(H2Test, ManyStreamsOnOneConnectionAllAnswer) {

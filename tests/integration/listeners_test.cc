@@ -13,6 +13,7 @@
 #include <boost/json.hpp>
 #include <thread>
 
+#include "h2_frames.h"
 #include "harness.h"
 
 namespace gantry::test {
@@ -126,6 +127,35 @@ TEST_F(ListenersTest, ATakenPortIsAConditionTheOthersServeAndItIsRetried) {
   EXPECT_TRUE(within(3s, [&] { return listener_condition(*gantry_, "taken", "Accepted").rfind("True/", 0) == 0; }))
       << listener_condition(*gantry_, "taken", "Accepted");
   EXPECT_EQ(gantry_->admin_get("/readyz"), "ready\n");
+}
+
+TEST_F(ListenersTest, ARemovedListenerSendsGoawayOnHttp2AndLetsTheOpenStreamFinish) {
+  const uint16_t extra = free_port();
+  write_file(manifests_ / "gateway.yaml", gateway({{"http", 80}, {"extra", extra}}));
+  start({"--drain-timeout", "3000", "--workers", "1"});
+  ASSERT_EQ(curl_status(extra, "drain.example.com", "/"), 200);
+  std::thread remover([&] {
+    std::this_thread::sleep_for(300ms);  // the stream is upstream by now
+    write_file(manifests_ / "gateway.yaml", gateway({{"http", 80}}));
+  });
+  // h2c: one stream whose answer takes 1.2 s, then the client only listens.
+  RawResult r = raw_exchange(extra, kPreface + frame(kSettings, 0, 0, "") +
+                                        frame(kHeaders, kEndHeaders | kEndStream, 1,
+                                              request_block("\x82", "drain.example.com", "/slow?delay=1200ms")),
+                             6s);
+  remover.join();
+  ASSERT_TRUE(r.connected);
+  EXPECT_TRUE(r.closed) << "the connection outlived its listener";
+  auto frames = parse_frames(r.response);
+  const Frame* goaway = find_frame(frames, kGoaway, 0);
+  ASSERT_NE(goaway, nullptr) << frames.size() << " frames";
+  EXPECT_EQ(be32(goaway->payload, 4), 0u);  // NO_ERROR
+  EXPECT_EQ(be32(goaway->payload, 0), 1u);  // the last stream it will answer: the open one
+  // The open stream got its whole answer before the close.
+  EXPECT_NE(find_frame(frames, kHeaders, 1), nullptr);
+  bool ended = false;
+  for (const Frame& f : frames) ended = ended || (f.stream == 1 && (f.flags & kEndStream));
+  EXPECT_TRUE(ended);
 }
 
 TEST_F(ListenersTest, ARemovedListenerDrainsItsConnectionsWithinTheDrainTimeout) {

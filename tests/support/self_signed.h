@@ -57,4 +57,11 @@ inline std::string indent_block(const std::string& text, const std::string& pad 
   return out;
 }
 
+// A kubernetes.io/tls Secret manifest (namespace default) holding `cert`.
+inline std::string tls_secret_manifest(const std::string& name, const SelfSigned& cert) {
+  return "---\napiVersion: v1\nkind: Secret\nmetadata: {name: " + name +
+         ", namespace: default}\ntype: kubernetes.io/tls\nstringData:\n  tls.crt: |\n" + indent_block(cert.crt_pem) +
+         "  tls.key: |\n" + indent_block(cert.key_pem);
+}
+
 }  // namespace gantry::test

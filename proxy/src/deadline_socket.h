@@ -59,7 +59,7 @@ class DeadlineSocket {
         [this](auto handler, const MutableBufferSequence& b) {
           watch();
           state_->socket.async_read_some(b, Completion<std::decay_t<decltype(handler)>>{std::move(handler),
-                                                                                       &state_->expired});
+                                                                                       &state_->expired, state_});
         },
         token, buffers);
   }
@@ -69,7 +69,7 @@ class DeadlineSocket {
         [this](auto handler, const ConstBufferSequence& b) {
           watch();
           state_->socket.async_write_some(b, Completion<std::decay_t<decltype(handler)>>{std::move(handler),
-                                                                                        &state_->expired});
+                                                                                        &state_->expired, state_});
         },
         token, buffers);
   }
@@ -79,7 +79,7 @@ class DeadlineSocket {
         [this](auto handler, const tcp::endpoint& ep) {
           watch();
           state_->socket.async_connect(ep, Completion<std::decay_t<decltype(handler)>>{std::move(handler),
-                                                                                      &state_->expired});
+                                                                                      &state_->expired, state_});
         },
         token, to);
   }
@@ -87,7 +87,8 @@ class DeadlineSocket {
  private:
   static constexpr Clock::time_point kNever = Clock::time_point::max();
 
-  // Shared with the timer's handler, which may run after the socket's owner is gone.
+  // Shared with the timer's handler and with each pending operation's, which may run
+  // after the socket's owner is gone (its destructor closes the socket; they complete).
   struct State {
     explicit State(asio::io_context& ioc) : socket(ioc.get_executor()), timer(ioc.get_executor()) {}
     Socket socket;

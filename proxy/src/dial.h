@@ -1,6 +1,7 @@
 // dial: a TCP connection to an endpoint, an IP literal or a DNS name (ExternalName
-// Services, mirror targets), resolved on the calling worker without blocking it. Shared
-// by the forwarder and the mirrors so both reach a name the same way.
+// Services, mirror targets), resolved on the calling worker without blocking it; and
+// connect_upstream, dial plus the TLS handshake of backend-protocol HTTPS. Shared by the
+// HTTP/1.1 forwarder, the HTTP/2 streams and the mirrors so all reach a name the same way.
 #pragma once
 
 #include <chrono>

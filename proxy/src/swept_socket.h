@@ -56,7 +56,7 @@ class SweptSocket {
   auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
     return asio::async_initiate<ReadToken, void(error_code, std::size_t)>(
         [this](auto handler, const MutableBufferSequence& b) {
-          socket_.async_read_some(b, Completion<std::decay_t<decltype(handler)>>{std::move(handler), &expired_});
+          socket_.async_read_some(b, Completion<std::decay_t<decltype(handler)>>{std::move(handler), &expired_, {}});
         },
         token, buffers);
   }
@@ -64,7 +64,7 @@ class SweptSocket {
   auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
     return asio::async_initiate<WriteToken, void(error_code, std::size_t)>(
         [this](auto handler, const ConstBufferSequence& b) {
-          socket_.async_write_some(b, Completion<std::decay_t<decltype(handler)>>{std::move(handler), &expired_});
+          socket_.async_write_some(b, Completion<std::decay_t<decltype(handler)>>{std::move(handler), &expired_, {}});
         },
         token, buffers);
   }
@@ -72,7 +72,7 @@ class SweptSocket {
   auto async_wait(Socket::wait_type w, WaitToken&& token) {
     return asio::async_initiate<WaitToken, void(error_code)>(
         [this, w](auto handler) {
-          socket_.async_wait(w, Completion<std::decay_t<decltype(handler)>>{std::move(handler), &expired_});
+          socket_.async_wait(w, Completion<std::decay_t<decltype(handler)>>{std::move(handler), &expired_, {}});
         },
         token);
   }

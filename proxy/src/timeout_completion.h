@@ -8,6 +8,7 @@
 #include <boost/asio/associator.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/beast/core/error.hpp>
+#include <memory>
 #include <utility>
 
 namespace gantry::proxy {
@@ -16,6 +17,9 @@ template <class Handler>
 struct TimeoutCompletion {
   Handler handler;
   const bool* expired;
+  // What `expired` lives in, when the socket's owner may be gone before the operation
+  // completes (DeadlineSocket's shared state); empty when the owner outlives it.
+  std::shared_ptr<const void> keep;
   template <class... Args>
   void operator()(boost::system::error_code ec, Args&&... args) {
     if (ec == boost::asio::error::operation_aborted && *expired) ec = boost::beast::error::timeout;

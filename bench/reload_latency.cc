@@ -10,6 +10,7 @@
 //                     then `nginx -s reload`; until its backend ("b") answers on :9013
 //   --mode add-haproxy --peer-dir BENCH  `add map conf/hosts.map` on the runtime API
 //                     socket run/haproxy.sock; until :9023 answers 200
+// RELOAD_TRACE=1 in the environment: each change's time on stderr, to find an outlier.
 // Plain sockets, no Beast: a bench tool should build in seconds.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -186,6 +187,7 @@ int main(int argc, char** argv) {
     }
     if (!seen) ++failures;
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    if (std::getenv("RELOAD_TRACE")) std::fprintf(stderr, "change %d: %.1f ms\n", i, ms.back());
     std::this_thread::sleep_for(std::chrono::milliseconds(30));
   }
   if (mode == "add")

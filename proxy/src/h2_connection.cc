@@ -522,44 +522,10 @@ awaitable<void> H2Connection::serve(StreamPtr stp, std::shared_ptr<H2Connection>
     if (refused) {
       respond_error(st, refused->error, refused->detail);
     } else {
-      if (req.find("x-request-id") == req.end()) {
-        static constexpr char kHex[] = "0123456789abcdef";
-        char buf[32];
-        for (int half = 0; half < 2; ++half) {
-          uint64_t r = s_.worker_.random();
-          for (int i = 0; i < 16; ++i, r >>= 4) buf[half * 16 + i] = kHex[r & 15];
-        }
-        req.set("x-request-id", std::string_view(buf, 32));
-      }
-      if (logging) st.log.request_id = req["x-request-id"];
-
       PinnedPtr pinned = s_.worker_.pinned();
-      const routing::Snapshot* snap = pinned ? pinned->snapshot.get() : nullptr;
-      const routing::Listener* listener = snap ? find_listener(*snap, s_.listener_) : nullptr;
       char host_buf[256];
-      auto host_field = req.find(http::field::host);
-      const std::string_view host = routing::normalize_host(
-          host_field == req.end() ? std::string_view{} : std::string_view(host_field->value()), host_buf,
-          sizeof host_buf);
-      ExchangeRequest ask;
-      ask.host = host;
-      ask.sni = s_.sni_;
-      ask.view.method = req.method_string();
-      routing::split_target(req.target(), ask.view.path, ask.view.query);
-      ask.view.headers = static_cast<const Fields*>(&req);
-      ask.view.header = &find_field;
-      ask.client_addr = s_.client_addr_.data();
-      ask.client_addr_len = s_.client_addr_len_;
-      const uint64_t pick_draw = s_.worker_.random(), canary_draw = s_.worker_.random();
-      const ExchangePlan plan = plan_exchange(snap, listener, ask, pick_draw, canary_draw);
-      if (plan.route) {
-        st.log.route_stats = s_.worker_.stats().route(*plan.route);
-        if (logging) st.log.route = st.log.route_stats->name;
-      }
-      if (plan.cluster) {
-        if (logging) st.log.backend = plan.cluster->name;
-        st.log.backend_stats = s_.worker_.stats().backend(*snap, plan.cluster_index);
-      }
+      std::string_view host;
+      const ExchangePlan plan = s_.plan_request(req, st.log, pinned.get(), host_buf, host);
       switch (plan.answer) {
         case Answer::Error:
           respond_error(st, plan.error, plan.detail);

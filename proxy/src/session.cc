@@ -246,6 +246,51 @@ awaitable<bool> Session::await_request() {
   co_return true;
 }
 
+ExchangePlan Session::plan_request(Request& req, RequestLog& log, const PinnedSnapshot* pinned, char (&host_buf)[256],
+                                   std::string_view& host) {
+  const bool logging = worker_.access_log_on();
+  // x-request-id: the client's, else one made here; either way it goes upstream and into
+  // the access log.
+  if (auto id = req.find("x-request-id"); id != req.end()) {
+    if (logging) log.request_id = id->value();
+  } else {
+    static constexpr char kHex[] = "0123456789abcdef";
+    char buf[32];
+    for (int half = 0; half < 2; ++half) {
+      uint64_t r = worker_.random();
+      for (int i = 0; i < 16; ++i, r >>= 4) buf[half * 16 + i] = kHex[r & 15];
+    }
+    const std::string_view made(buf, 32);
+    req.set("x-request-id", made);
+    if (logging) log.request_id = made;
+  }
+  const routing::Snapshot* snap = pinned ? pinned->snapshot.get() : nullptr;
+  const routing::Listener* listener = snap ? find_listener(*snap, listener_) : nullptr;
+  auto host_field = req.find(http::field::host);
+  host = routing::normalize_host(host_field == req.end() ? std::string_view{} : std::string_view(host_field->value()),
+                                 host_buf, sizeof host_buf);
+  ExchangeRequest ask;
+  ask.host = host;
+  ask.sni = sni_;
+  ask.view.method = req.method_string();
+  routing::split_target(req.target(), ask.view.path, ask.view.query);
+  ask.view.headers = static_cast<const Fields*>(&req);
+  ask.view.header = &find_field;
+  ask.client_addr = client_addr_.data();
+  ask.client_addr_len = client_addr_len_;
+  const uint64_t pick_draw = worker_.random(), canary_draw = worker_.random();
+  ExchangePlan plan = plan_exchange(snap, listener, ask, pick_draw, canary_draw);
+  if (plan.route) {
+    log.route_stats = worker_.stats().route(*plan.route);
+    if (logging) log.route = log.route_stats->name;  // "namespace/name/rule"
+  }
+  if (plan.cluster) {
+    if (logging) log.backend = plan.cluster->name;
+    log.backend_stats = worker_.stats().backend(*snap, plan.cluster_index);
+  }
+  return plan;
+}
+
 awaitable<bool> Session::serve_one() {
   const ProxyOptions& opt = worker_.options();
   first_ = false;
@@ -317,48 +362,11 @@ awaitable<bool> Session::serve_one() {
   if (logging && host_field != req.end()) log().authority = host_field->value();
   if (host_field == req.end() && req.version() >= 11)
     co_return co_await send_error(ProxyError::BadRequest, "HTTP/1.1 request without Host");
-  // x-request-id: the client's, else one made here; either way it goes upstream and into
-  // the access log.
-  if (auto id = req.find("x-request-id"); id != req.end()) {
-    if (logging) log().request_id = id->value();
-  } else {
-    static constexpr char kHex[] = "0123456789abcdef";
-    char buf[32];
-    for (int half = 0; half < 2; ++half) {
-      uint64_t r = worker_.random();
-      for (int i = 0; i < 16; ++i, r >>= 4) buf[half * 16 + i] = kHex[r & 15];
-    }
-    const std::string_view made(buf, 32);
-    req.set("x-request-id", made);
-    if (logging) log().request_id = made;
-  }
-
   // The snapshot is pinned for the whole request: a reload never changes a decision midway.
   PinnedPtr pinned = worker_.pinned();
-  const routing::Snapshot* snap = pinned ? pinned->snapshot.get() : nullptr;
-  const routing::Listener* listener = snap ? find_listener(*snap, listener_) : nullptr;
   char host_buf[256];
-  std::string_view host =
-      routing::normalize_host(host_field == req.end() ? std::string_view{} : std::string_view(host_field->value()), host_buf, sizeof host_buf);
-  ExchangeRequest ask;
-  ask.host = host;
-  ask.sni = sni_;
-  ask.view.method = req.method_string();
-  routing::split_target(req.target(), ask.view.path, ask.view.query);
-  ask.view.headers = static_cast<const Fields*>(&req);
-  ask.view.header = &find_field;
-  ask.client_addr = client_addr_.data();
-  ask.client_addr_len = client_addr_len_;
-  const uint64_t pick_draw = worker_.random(), canary_draw = worker_.random();
-  const ExchangePlan plan = plan_exchange(snap, listener, ask, pick_draw, canary_draw);
-  if (plan.route) {
-    log().route_stats = worker_.stats().route(*plan.route);
-    if (logging) log().route = log().route_stats->name;  // "namespace/name/rule"
-  }
-  if (plan.cluster) {
-    if (logging) log().backend = plan.cluster->name;
-    log().backend_stats = worker_.stats().backend(*snap, plan.cluster_index);
-  }
+  std::string_view host;
+  const ExchangePlan plan = plan_request(req, log(), pinned.get(), host_buf, host);
   switch (plan.answer) {
     case Answer::Error:
       co_return co_await send_error(plan.error, plan.detail);

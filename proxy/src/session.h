@@ -8,6 +8,7 @@
 #include <string>
 
 #include "asio.h"
+#include "exchange.h"
 #include "maybe_tls_stream.h"
 #include "proxy_error.h"
 #include "relay.h"
@@ -108,6 +109,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // The route's body limit: a declared length over it is refused before anything goes
   // upstream, a chunked body is cut off when it passes it.
   std::optional<ProxyError> refuse_body(const routing::Route& route);
+  // After the head's checks, for either carrier: x-request-id (the client's, else one made
+  // here), the exchange's plan on `pinned`, and the route and backend series in `log`;
+  // `host` (in `host_buf`) is the normalized Host.
+  ExchangePlan plan_request(Request& req, RequestLog& log, const PinnedSnapshot* pinned, char (&host_buf)[256],
+                            std::string_view& host);
   awaitable<bool> forward(const routing::Endpoint& endpoint, const Plan& plan);
   awaitable<bool> send_redirect(const routing::Redirect& redirect, const routing::Route& route, uint16_t listener_port,
                                 std::string_view host);

@@ -161,7 +161,7 @@ json::object route_json(const routing::Route& r, ClusterNames& s) {
     out["sourceRanges"] = std::move(a);
   }
   if (r.body_limit) out["bodyLimit"] = r.body_limit;
-  if (r.upstream_tls) out["upstreamProtocol"] = "HTTPS";
+  if (r.upstream_tls || r.upstream_h2) out["upstreamProtocol"] = r.upstream_h2 ? (r.upstream_tls ? "GRPCS" : "GRPC") : "HTTPS";
   if (r.retry.attempts) {
     json::array codes;
     for (unsigned c : r.retry.codes) codes.push_back(c);
@@ -270,7 +270,9 @@ json::value snapshot_to_json(const routing::Snapshot& snapshot) {
     const routing::Cluster& c = *cp;
     json::array eps;
     for (const auto& e : c.endpoints) eps.push_back(json::string(e.host + ":" + std::to_string(e.port)));
-    clusters.push_back(json::object{{"name", c.name}, {"endpoints", std::move(eps)}});
+    json::object co{{"name", c.name}, {"endpoints", std::move(eps)}};
+    if (c.protocol == routing::UpstreamProtocol::H2c) co["protocol"] = "h2c";
+    clusters.push_back(std::move(co));
   }
   return json::object{{"listeners", std::move(listeners)}, {"clusters", std::move(clusters)}};
 }

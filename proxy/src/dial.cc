@@ -29,7 +29,7 @@ awaitable<error_code> dial(DeadlineSocket& stream, const routing::Endpoint& ep, 
 }
 
 awaitable<error_code> connect_upstream(UpstreamConnection& c, const routing::Endpoint& ep, std::chrono::milliseconds timeout,
-                                       SSL_CTX* tls, std::string_view sni) {
+                                       SSL_CTX* tls, std::string_view sni, std::string_view alpn) {
   error_code ec = co_await dial(c.stream.tcp_layer(), ep, timeout);
   if (ec || !tls) co_return ec;
   SSL* ssl = SSL_new(tls);
@@ -38,6 +38,7 @@ awaitable<error_code> connect_upstream(UpstreamConnection& c, const routing::End
   asio::ip::make_address(name, ec);
   if (ec && !name.empty()) SSL_set_tlsext_host_name(ssl, name.c_str());  // SNI never carries an address
   ec = {};
+  if (!alpn.empty()) SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>(alpn.data()), alpn.size());
   c.stream.start_tls(ssl);
   auto [hec] = co_await c.stream.tls().async_handshake(asio::ssl::stream_base::client, use_nothrow);
   co_return hec;

@@ -19,8 +19,10 @@ awaitable<error_code> dial(DeadlineSocket& stream, const routing::Endpoint& endp
 
 // An upstream connection to `endpoint`: dialled, then, when `tls` (the worker's client
 // context) is given, the TLS handshake with `sni` as the server name (never an address);
-// the handshake shares the connect timeout.
+// the handshake shares the connect timeout. `alpn` (wire format, "\x02h2"): the protocols
+// offered in the handshake; none when empty.
 awaitable<error_code> connect_upstream(UpstreamConnection& c, const routing::Endpoint& endpoint,
-                                       std::chrono::milliseconds timeout, SSL_CTX* tls, std::string_view sni);
+                                       std::chrono::milliseconds timeout, SSL_CTX* tls, std::string_view sni,
+                                       std::string_view alpn = {});
 
 }  // namespace gantry::proxy

@@ -110,6 +110,10 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     }
   }
   bool mirrors_launched = !has_body;
+  if (!upgrade && (route.upstream_h2 || (plan.cluster && plan.cluster->protocol == routing::UpstreamProtocol::H2c)))
+    co_return co_await forward_h2(endpoint, plan,
+                                  H2Body{has_body, body_whole, expect_continue, client_version, client_keep_alive, buffered, origin, &mirrors,
+                                         mirror_body ? &*mirror_body : nullptr});
 
   const auto started = log().start;
   const UpstreamTimeouts limits(route.timeouts, opt, started);

@@ -11,6 +11,8 @@
 #include "cors.h"
 #include "dial.h"
 #include "exchange.h"
+#include "h2_translate.h"
+#include "h2_upstream.h"
 #include "head_writer.h"
 #include "header_rewrite.h"
 #include "relay.h"
@@ -26,12 +28,6 @@ constexpr int32_t kStreamWindow = 256 * 1024;  // request body bytes a stream ma
 constexpr int32_t kConnectionWindow = 1 << 20;
 constexpr size_t kResponseHighWater = 64 * 1024;  // response bytes queued per stream before the upstream read waits
 constexpr size_t kWriteBatch = 64 * 1024;
-
-// RFC 9113 section 8.2.2: connection-specific fields never cross into HTTP/2.
-bool connection_specific(std::string_view lower) {
-  return lower == "connection" || lower == "keep-alive" || lower == "proxy-connection" ||
-         lower == "transfer-encoding" || lower == "upgrade";
-}
 
 void lowercase(std::string& s) {
   for (char& c : s)
@@ -67,9 +63,15 @@ struct H2Stream {
   bool deferred = false;    // the data source said "later": resume it when bytes come
   Timer wake;               // the stream's coroutine waits here for body bytes or room
   UpstreamConnection* upstream = nullptr;  // cancelled when the client resets the stream
+  H2Call* call = nullptr;   // an HTTP/2 backend's stream: woken with the stream's news
+  H2FieldList trailers;     // the request's, passed on to an HTTP/2 backend
+  H2FieldList out_trailers; // the response's, after its last DATA
   HeaderArena arena;        // the upstream request's and response's fields
   RequestLog log;
-  void notify() { wake.cancel(); }
+  void notify() {
+    wake.cancel();
+    if (call) call->notify();
+  }
 };
 
 class H2Connection : public std::enable_shared_from_this<H2Connection> {
@@ -101,6 +103,11 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   void maybe_wake_reader();
   awaitable<void> serve(StreamPtr st, std::shared_ptr<H2Connection> self);
   awaitable<void> forward(H2Stream& st, Request& req, const ExchangePlan& plan, bool has_body);
+  // To a backend that speaks HTTP/2: both directions at once on one upstream stream.
+  awaitable<void> forward_h2(H2Stream& st, Request& req, const ExchangePlan& plan, const routing::Endpoint& ep,
+                             const PoolKey& pk, const UpstreamTimeouts& limits, bool has_body, std::string_view origin);
+  // The response head as HTTP/2 fields: names lowercased, no connection-specific ones.
+  void submit_head(H2Stream& st, const Response& res, bool with_body);
   // Waits until the stream's coroutine is notified (bytes, room, a reset).
   awaitable<void> wait(H2Stream& st);
   void respond(H2Stream& st, unsigned status, std::vector<nghttp2_nv> fields, std::string body);
@@ -163,12 +170,18 @@ int H2Connection::on_header(nghttp2_session*, const nghttp2_frame* frame, const 
                             const uint8_t* value, size_t valuelen, uint8_t, void* user) {
   auto* c = static_cast<H2Connection*>(user);
   H2Stream* st = c->stream_of(frame->hd.stream_id);
-  if (!st || frame->hd.type != NGHTTP2_HEADERS) return 0;  // trailers: not passed on
+  if (!st || frame->hd.type != NGHTTP2_HEADERS) return 0;
   const ProxyOptions& opt = c->s_.worker_.options();
   st->header_bytes += namelen + valuelen + 32;  // RFC 9113 section 6.5.2's accounting
   // Far past the limit is not a large request but an attack on the decoder: the connection goes.
   if (st->header_bytes > 4 * opt.header_limit) return NGHTTP2_ERR_CALLBACK_FAILURE;
   if (st->too_large) return 0;
+  if (frame->headers.cat == NGHTTP2_HCAT_HEADERS) {  // trailers: for an HTTP/2 backend
+    if (st->header_bytes <= opt.header_limit && namelen && name[0] != ':')
+      st->trailers.emplace_back(std::string(reinterpret_cast<const char*>(name), namelen),
+                                std::string(reinterpret_cast<const char*>(value), valuelen));
+    return 0;
+  }
   if (st->header_bytes > opt.header_limit || st->fields.size() >= opt.max_headers) {
     st->too_large = true;
     return 0;
@@ -254,8 +267,16 @@ ssize_t H2Connection::read_body(nghttp2_session*, int32_t stream_id, uint8_t* bu
     st->out.clear();
     st->out_at = 0;
   }
-  if (n == left && st->out_done) *flags |= NGHTTP2_DATA_FLAG_EOF;
-  else if (n == 0) {
+  if (n == left && st->out_done) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (!st->out_trailers.empty()) {
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      std::vector<nghttp2_nv> t;
+      t.reserve(st->out_trailers.size());
+      for (const auto& [tn, tv] : st->out_trailers) t.push_back(nv(tn, tv));
+      nghttp2_submit_trailer(c->ng_, stream_id, t.data(), t.size());
+    }
+  } else if (n == 0) {
     st->deferred = true;
     return NGHTTP2_ERR_DEFERRED;
   }
@@ -538,7 +559,7 @@ awaitable<void> H2Connection::serve(StreamPtr stp, std::shared_ptr<H2Connection>
           for (const auto& f : res) {
             std::string& name = names.emplace_back(f.name_string());
             lowercase(name);
-            if (!connection_specific(name)) fields.push_back(nv(name, f.value()));
+            if (!h2_connection_specific(name)) fields.push_back(nv(name, f.value()));
           }
           respond(st, res.result_int(), std::move(fields), {});
           break;
@@ -622,6 +643,10 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
   EndpointState* health = pk.health;
   EndpointState* pool_state = pk.connections;
   if (s_.worker_.access_log_on()) st.log.upstream = key;
+  if (route.upstream_h2 || (plan.cluster && plan.cluster->protocol == routing::UpstreamProtocol::H2c)) {
+    co_await forward_h2(st, req, plan, ep, pk, limits, has_body, origin);
+    co_return;
+  }
   auto failed = [&] {
     if (!pool.record_failure(*health, plan.cluster, Clock::now())) return;
     s_.worker_.note_ejection(*health);
@@ -742,30 +767,13 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
   apply_response_filters(route, plan.backend_filters, res);
   if (route.filters.cors && !origin.empty()) add_cors_headers(*route.filters.cors, origin, res);
 
-  // The head, with names lowercased (HTTP/2 carries no capitals) and no connection fields.
-  std::vector<std::string> names;
-  names.reserve(std::distance(res.begin(), res.end()));
-  std::vector<nghttp2_nv> fields;
-  char code[4];
-  std::snprintf(code, sizeof code, "%03u", status);
-  fields.push_back(nv(":status", std::string_view(code, 3)));
-  for (const auto& f : res) {
-    std::string& name = names.emplace_back(f.name_string());
-    lowercase(name);
-    if (connection_specific(name) || name == "te") continue;
-    fields.push_back(nv(name, f.value()));
-  }
   st.log.status = status;
   const bool body_allowed = !is_head && status != 204 && status != 304;
   const bool upstream_keep_alive = rp->keep_alive();
   if (!body_allowed || rp->is_done()) {
-    nghttp2_submit_response(ng_, st.id, fields.data(), fields.size(), nullptr);
-    kick();
+    submit_head(st, res, false);
   } else {
-    nghttp2_data_provider provider{};
-    provider.read_callback = read_body;
-    nghttp2_submit_response(ng_, st.id, fields.data(), fields.size(), &provider);
-    kick();
+    submit_head(st, res, true);
     auto& body = rp->get().body();
     // The stream's own: streams of one connection read their upstreams at once.
     std::unique_ptr<char[]> relay = s_.worker_.take_relay_buffer();
@@ -796,6 +804,141 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
   }
   st.upstream = nullptr;
   if (upstream_keep_alive && rp->is_done() && !(has_body && !st.ended)) pool.release(*pool_state, std::move(conn), Clock::now());
+}
+
+void H2Connection::submit_head(H2Stream& st, const Response& res, bool with_body) {
+  std::vector<std::string> names;
+  names.reserve(std::distance(res.begin(), res.end()));
+  std::vector<nghttp2_nv> fields;
+  char code[4];
+  std::snprintf(code, sizeof code, "%03u", res.result_int());
+  fields.push_back(nv(":status", std::string_view(code, 3)));
+  for (const auto& f : res) {
+    std::string& name = names.emplace_back(f.name_string());
+    lowercase(name);
+    if (h2_connection_specific(name)) continue;
+    fields.push_back(nv(name, f.value()));
+  }
+  nghttp2_data_provider provider{};
+  provider.read_callback = read_body;
+  nghttp2_submit_response(ng_, st.id, fields.data(), fields.size(), with_body ? &provider : nullptr);
+  kick();
+}
+
+awaitable<void> H2Connection::forward_h2(H2Stream& st, Request& req, const ExchangePlan& plan,
+                                         const routing::Endpoint& ep, const PoolKey& pk, const UpstreamTimeouts& limits,
+                                         bool has_body, std::string_view origin) {
+  const ProxyOptions& opt = s_.worker_.options();
+  const routing::Route& route = *plan.route;
+  const bool is_head = req.method() == http::verb::head;
+  UpstreamPool& pool = s_.worker_.upstreams();
+  auto failed = [&] {
+    if (!pool.record_failure(*pk.health, plan.cluster, Clock::now())) return;
+    s_.worker_.note_ejection(*pk.health);
+    if (st.log.backend_stats) st.log.backend_stats->ejections.add();
+  };
+  H2Head head;
+  h2_request_head(req, route.upstream_tls, head);
+  char sni_buf[256];
+  std::string_view sni;
+  if (route.upstream_tls)
+    if (auto h = req.find(http::field::host); h != req.end()) sni = routing::normalize_host(h->value(), sni_buf, sizeof sni_buf);
+  H2Call call(s_.worker_.ioc());
+  struct Forget {
+    H2Stream& st;
+    ~Forget() { st.call = nullptr; }
+  } forget{st};
+  const auto sent_at = Clock::now();
+  const error_code ec = co_await s_.worker_.h2_upstreams().start(
+      call, pk, ep, route.upstream_tls ? s_.worker_.upstream_tls() : nullptr, sni, limits.bounded(limits.connect),
+      head.fields, has_body, st.log.backend_stats);
+  if (st.closed) co_return;
+  if (ec) {
+    if (st.log.backend_stats) st.log.backend_stats->connect_failures.add();
+    failed();
+    const std::string detail = "connect to " + std::string(pk.key) + " (HTTP/2): " + ec.message();
+    respond_error(st, ec == beast::error::timeout ? ProxyError::UpstreamTimeout : ProxyError::UpstreamBroken, detail);
+    co_return;
+  }
+  st.call = &call;
+  const uint64_t limit = route.body_limit ? route.body_limit : opt.max_body_size;
+  bool request_done = !has_body, head_sent = false;
+  Clock::time_point progress = Clock::now();
+  for (;;) {
+    if (st.closed) co_return;  // the client reset it: the call's end resets the backend's
+    bool moved = false;
+    // Request: the client's DATA as the upstream stream takes it, then its trailers.
+    if (!request_done && !st.body.empty() && call.unsent() < kStreamWindow) {
+      st.log.bytes_in += st.body.size();
+      if (limit && st.log.bytes_in > limit) {
+        if (!head_sent) respond_error(st, ProxyError::PayloadTooLarge, {});
+        else reset(st, NGHTTP2_CANCEL);
+        co_return;
+      }
+      const size_t n = st.body.size();
+      call.send(st.body.data(), n, st.ended, &st.trailers);
+      request_done = st.ended;
+      st.body.clear();
+      consume(st, n);
+      moved = true;
+    } else if (!request_done && st.ended && st.body.empty()) {
+      call.send(nullptr, 0, true, &st.trailers);
+      request_done = true;
+    }
+    // Response: the head once, then the body as the client's window and queue allow.
+    if (!head_sent && call.head_done) {
+      st.log.upstream_us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent_at).count();
+      const unsigned status = call.status;
+      if (status == 502 || status == 503 || status == 504) failed();
+      else pool.record_success(*pk.health, Clock::now());
+      Response res(std::piecewise_construct, std::make_tuple(), std::make_tuple(ArenaAllocator<char>(&st.arena)));
+      h2_response_into(call, res);
+      apply_response_filters(route, plan.backend_filters, res);
+      if (route.filters.cors && !origin.empty()) add_cors_headers(*route.filters.cors, origin, res);
+      st.log.status = status;
+      const bool bodyless = call.ended && call.body.empty() && call.trailers.empty();
+      submit_head(st, res, !bodyless && !is_head);
+      head_sent = true;
+      moved = true;
+      if (bodyless || is_head) break;
+    }
+    if (head_sent && (!call.body.empty() || call.ended) && st.out.size() - st.out_at < kResponseHighWater) {
+      const size_t n = call.body.size();
+      if (call.ended) st.out_trailers = std::move(call.trailers);
+      queue_body(st, call.body.data(), n, call.ended);
+      call.body.clear();
+      call.consume(n);
+      if (call.ended) break;
+      moved = true;
+    }
+    if (call.failed()) {
+      failed();
+      if (head_sent) {
+        reset(st, call.reset && call.reset != NGHTTP2_REFUSED_STREAM ? call.reset : NGHTTP2_INTERNAL_ERROR);
+      } else {
+        const std::string detail = call.ec ? "HTTP/2 connection to " + std::string(pk.key) + ": " + call.ec.message()
+                                           : "the backend reset the stream (HTTP/2 error " + std::to_string(call.reset) + ")";
+        respond_error(st, ProxyError::UpstreamBroken, detail);
+      }
+      co_return;
+    }
+    if (moved) {
+      progress = Clock::now();
+      continue;
+    }
+    // Waiting: for the backend's head within timeouts.request and the read timeout, for
+    // its next bytes within the read timeout.
+    const bool client_slow = head_sent && st.out.size() - st.out_at >= kResponseHighWater;
+    Clock::time_point deadline = progress + (client_slow ? opt.write_timeout : limits.bounded(limits.read));
+    if (!head_sent) deadline = std::min(deadline, limits.request_deadline);
+    if (!co_await call.wait(deadline)) {
+      if (st.closed) co_return;
+      failed();
+      if (head_sent) reset(st, NGHTTP2_CANCEL);
+      else respond_error(st, ProxyError::UpstreamTimeout, Clock::now() >= limits.request_deadline ? "timeouts.request ran out" : "");
+      co_return;
+    }
+  }
 }
 
 void h2_begin_shutdown(H2Connection& connection) { connection.begin_shutdown(); }

@@ -115,6 +115,20 @@ class Session : public std::enable_shared_from_this<Session> {
   ExchangePlan plan_request(Request& req, RequestLog& log, const PinnedSnapshot* pinned, char (&host_buf)[256],
                             std::string_view& host);
   awaitable<bool> forward(const routing::Endpoint& endpoint, const Plan& plan);
+  struct MirrorCopy;
+  // What forward() knows of the body when the cluster speaks HTTP/2 (forwarder_h2.cc).
+  struct H2Body {
+    bool has_body = false;
+    bool whole = false;  // `buffered` is all of it
+    bool expect_continue = false;
+    unsigned client_version = 11;  // the request's, before it was made HTTP/1.1 for upstream
+    bool client_keep_alive = true;
+    std::string& buffered;
+    std::string_view origin;  // for CORS response headers
+    std::vector<MirrorCopy>* mirrors = nullptr;  // launched once the body is sent
+    BodyTap* mirror_body = nullptr;
+  };
+  awaitable<bool> forward_h2(const routing::Endpoint& endpoint, const Plan& plan, H2Body body);
   awaitable<bool> send_redirect(const routing::Redirect& redirect, const routing::Route& route, uint16_t listener_port,
                                 std::string_view host);
   // RequestMirror copies of the request being served (mirror.cc).

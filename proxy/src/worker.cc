@@ -48,6 +48,7 @@ void Worker::start() {
     }
     ioc_.run();
     // Pooled upstream connections and acceptors die with their owner, on this thread.
+    h2_upstreams_.clear();
     upstreams_.clear();
     acceptors_.clear();
     flush_log();
@@ -263,6 +264,7 @@ void Worker::drain() {
   acceptors_.clear();
   for (Session* s : sessions_) s->cancel_if_idle();
   upstreams_.clear();
+  h2_upstreams_.clear();
   guard_.reset();  // run() returns once the last in-flight request is done
 }
 

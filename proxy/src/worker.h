@@ -23,6 +23,7 @@
 #include "access_log.h"
 #include "stats.h"
 #include "tls_contexts.h"
+#include "h2_upstream.h"
 #include "upstream_pool.h"
 
 namespace gantry::proxy {
@@ -75,6 +76,7 @@ class Worker {
   uint64_t random() { return rng_.next(); }
   uint32_t next_endpoint(uint32_t cluster) { return cluster < rr_.size() ? rr_[cluster]++ : 0; }
   UpstreamPool& upstreams() { return upstreams_; }
+  H2Upstreams& h2_upstreams() { return h2_upstreams_; }
   SSL_CTX* upstream_tls() const { return upstream_tls_.get(); }  // null if it could not be made
   bool draining() const { return draining_; }
   bool listener_tls(const std::string& name) const;
@@ -116,6 +118,7 @@ class Worker {
   // The statistics go last of all: upstream connections count themselves closed in them.
   WorkerStats stats_;
   UpstreamPool upstreams_;
+  H2Upstreams h2_upstreams_{ioc_};  // counted in upstreams_' endpoint states
   std::unordered_set<Session*> sessions_;
   std::vector<std::unique_ptr<char[]>> relay_free_;
   WorkerCounters counters_;

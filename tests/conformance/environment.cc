@@ -116,7 +116,7 @@ std::vector<json::value> Environment::slices_for(const std::vector<json::value>&
     const auto* sel = spec.if_contains("selector");
     if (!sel || !sel->is_object() || sel->as_object().empty()) continue;
     json::array endpoints;
-    uint16_t echo_port = 0;
+    const EchoInstance* echo = nullptr;
     for (const auto& e : echoes_) {
       if (e->ns != ns_of(d)) continue;
       bool match = true;
@@ -125,7 +125,7 @@ std::vector<json::value> Environment::slices_for(const std::vector<json::value>&
         if (it == e->labels.end() || it->second != str(&kv.value())) match = false;
       }
       if (match) {
-        echo_port = e->port;
+        echo = e.get();
         endpoints.push_back(json::object{{"addresses", json::array{"127.0.0.1"}}, {"conditions", {{"ready", true}}}});
         break;  // one instance per Deployment: every echo listens on 127.0.0.1
       }
@@ -134,9 +134,11 @@ std::vector<json::value> Environment::slices_for(const std::vector<json::value>&
     json::array ports;
     for (const auto& p : spec.at("ports").as_array()) {
       const auto* target = p.as_object().if_contains("targetPort");
-      // Only the echo's HTTP port (3000) exists here; h2c (3001) gets no endpoint.
-      if (target && target->is_int64() && target->as_int64() != 3000) continue;
-      ports.push_back(json::object{{"name", str(p.as_object().if_contains("name"))}, {"port", echo_port}});
+      // The echo's HTTP port (3000) and h2c port (3001) exist here; no other gets an endpoint.
+      const int64_t t = target && target->is_int64() ? target->as_int64() : 3000;
+      if (t != 3000 && t != 3001) continue;
+      ports.push_back(json::object{{"name", str(p.as_object().if_contains("name"))},
+                                   {"port", t == 3001 ? echo->h2c_port : echo->port}});
     }
     out.push_back(json::object{
         {"apiVersion", "discovery.k8s.io/v1"},
@@ -171,14 +173,17 @@ std::string Environment::start() {
     e->pod = e->deployment + "-7d9c6b5f4-" + std::to_string(10000 + index++);
     for (const auto& kv : tpl.at("metadata").as_object().at("labels").as_object()) e->labels[kv.key()] = str(&kv.value());
     e->port = test::free_port();
+    e->h2c_port = test::free_port();
     e->log = work_ / ("echo-" + e->ns + "-" + e->deployment + ".log");
     e->process = std::make_unique<test::Process>(
-        std::vector<std::string>{ECHO_BIN, "--port", std::to_string(e->port), "--namespace", e->ns, "--pod", e->pod},
+        std::vector<std::string>{ECHO_BIN, "--port", std::to_string(e->port), "--h2c-port", std::to_string(e->h2c_port),
+                                 "--namespace", e->ns, "--pod", e->pod},
         e->log);
     echoes_.push_back(std::move(e));
   }
   for (const auto& e : echoes_)
-    if (!test::wait_for_port(e->port, 5s)) return "echo " + e->deployment + " did not start";
+    if (!test::wait_for_port(e->port, 5s) || !test::wait_for_port(e->h2c_port, 5s))
+      return "echo " + e->deployment + " did not start";
   write_base();
 
   // Every listener port any manifest names is served on 20000 + port, so no privileges

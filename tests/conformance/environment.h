@@ -24,7 +24,8 @@ inline constexpr const char* kControllerName = "gantry.dev/gateway-controller";
 struct EchoInstance {
   std::string ns, deployment, pod;
   std::map<std::string, std::string> labels;
-  uint16_t port = 0;
+  uint16_t port = 0;      // the contract's HTTP_PORT (3000)
+  uint16_t h2c_port = 0;  // its H2C_PORT (3001)
   std::filesystem::path log;
   std::unique_ptr<test::Process> process;
 };

@@ -25,8 +25,7 @@ namespace {
 
 // A case is skipped only for a reason written here.
 std::string skip_reason(const YAML::Node& c) {
-  std::string name = c["name"].as<std::string>();
-  if (name == "HTTPRouteBackendProtocolH2C") return "needs HTTP/2 (h2c) to backends, which comes in a later issue";
+  (void)c;  // none today: every case runs
   return {};
 }
 

@@ -227,11 +227,26 @@ std::string route_manifest(const std::string& name, const std::string& hostname,
 
 Echo::Echo(const std::string& pod, const fs::path& dir) : Echo(pod, dir, free_port()) {}
 
-Echo::Echo(const std::string& pod, const fs::path& dir, uint16_t p) : port(p) {
-  process = std::make_unique<Process>(
-      std::vector<std::string>{ECHO_BIN, "--port", std::to_string(port), "--namespace", "default", "--pod", pod},
-      dir / ("echo-" + pod + ".log"));
+Echo::Echo(const std::string& pod, const fs::path& dir, uint16_t p, uint16_t h2c) : port(p), h2c_port(h2c) {
+  std::vector<std::string> argv{ECHO_BIN, "--port", std::to_string(port), "--namespace", "default", "--pod", pod};
+  if (h2c_port) argv.insert(argv.end(), {"--h2c-port", std::to_string(h2c_port)});
+  process = std::make_unique<Process>(std::move(argv), dir / ("echo-" + pod + ".log"));
   wait_for_port(port, 5s);
+  if (h2c_port) wait_for_port(h2c_port, 5s);
+}
+
+std::unique_ptr<Echo> Echo::with_h2c(const std::string& pod, const fs::path& dir) {
+  const uint16_t port = free_port();
+  return std::make_unique<Echo>(pod, dir, port, free_port());
+}
+
+std::string h2c_service_manifest(const std::string& name, uint16_t port) {
+  return "---\napiVersion: v1\nkind: Service\nmetadata: {name: " + name +
+         ", namespace: default}\nspec: {ports: [{name: h2c, port: 8080, appProtocol: kubernetes.io/h2c}]}\n"
+         "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: " + name +
+         "-0\n  namespace: default\n  labels: {kubernetes.io/service-name: " + name +
+         "}\naddressType: IPv4\nendpoints:\n- addresses: [127.0.0.1]\n  conditions: {ready: true}\n"
+         "ports: [{name: h2c, port: " + std::to_string(port) + "}]\n";
 }
 
 Gantry::Gantry(const fs::path& manifests, const std::vector<std::string>& extra_flags)

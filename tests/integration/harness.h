@@ -73,14 +73,20 @@ RawResult raw_exchange(const std::string& address, uint16_t port, const std::str
 // Manifests for tests.
 std::string gateway_manifest(const std::string& name = "gw", const std::string& address = "127.0.0.1");
 std::string service_manifest(const std::string& name, const std::vector<uint16_t>& ports, bool ready = true);
+// A Service whose port 8080 says appProtocol kubernetes.io/h2c, its endpoint at `port`.
+std::string h2c_service_manifest(const std::string& name, uint16_t port);
 std::string route_manifest(const std::string& name, const std::string& hostname, const std::string& rules_yaml);
 
 // A gantry-echo on a free port.
 struct Echo {
   explicit Echo(const std::string& pod, const std::filesystem::path& dir);
   // On a given port: a backend restarted where it was.
-  Echo(const std::string& pod, const std::filesystem::path& dir, uint16_t port);
+  // `h2c_port`, when not 0: the contract's h2c port too (HTTP/2 with prior knowledge).
+  Echo(const std::string& pod, const std::filesystem::path& dir, uint16_t port, uint16_t h2c_port = 0);
+  // With an h2c port, both on free ports.
+  static std::unique_ptr<Echo> with_h2c(const std::string& pod, const std::filesystem::path& dir);
   uint16_t port;
+  uint16_t h2c_port = 0;
   std::unique_ptr<Process> process;
 };
 

@@ -63,6 +63,13 @@ class IngressTest : public ::testing::Test {
                             dir_->path() / "echo-secure-be.log");
     ASSERT_TRUE(wait_for_port(be_port, 5s));
     m += service_manifest("securebe", {be_port});
+    // A gRPC-style backend: h2c on a Service port that says nothing of it (backend-protocol GRPC does).
+    grpc_echo_ = Echo::with_h2c("grpc-be-1-a", dir_->path()).release();
+    m += service_manifest("grpcbe", {grpc_echo_->h2c_port});
+    m += ingress("to-grpc", "nginx.ingress.kubernetes.io/backend-protocol: GRPC",
+                 "  rules:\n" + rule("grpc.example.com", {"Prefix / grpcbe"}));
+    m += ingress("to-grpcs", "nginx.ingress.kubernetes.io/backend-protocol: GRPCS",
+                 "  rules:\n" + rule("grpcs.example.com", {"Prefix / securebe"}));
     m += ingress("to-tls", "nginx.ingress.kubernetes.io/backend-protocol: HTTPS",
                  "  rules:\n" + rule("tlsbe.example.com", {"Prefix / securebe"}) + rule("tlsplain.example.com", {"Prefix / web"}));
     m += ingress("to-tls-vhost", "nginx.ingress.kubernetes.io/backend-protocol: https, nginx.ingress.kubernetes.io/upstream-vhost: backend.internal",
@@ -125,6 +132,7 @@ class IngressTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete gantry_;
     delete tls_echo_;
+    delete grpc_echo_;
     for (auto* e : echoes_) delete e;
     echoes_.clear();
     delete dir_;
@@ -165,9 +173,11 @@ class IngressTest : public ::testing::Test {
   static std::vector<Echo*> echoes_;
   static Gantry* gantry_;
   static Process* tls_echo_;
+  static Echo* grpc_echo_;
   static uint16_t http_, https_;
 };
 Process* IngressTest::tls_echo_;
+Echo* IngressTest::grpc_echo_;
 TempDir* IngressTest::dir_;
 std::vector<Echo*> IngressTest::echoes_;
 Gantry* IngressTest::gantry_;
@@ -298,6 +308,16 @@ TEST_F(IngressTest, BackendProtocolHttpsSpeaksTlsWithTheHostAsSni) {
   EXPECT_EQ(r.out.substr(first, r.out.find(',', first) - first), r.out.substr(second, r.out.find(',', second) - second));
   // A plain-HTTP endpoint behind backend-protocol HTTPS fails the handshake: 502, no hang.
   EXPECT_EQ(curl_status(http_, "tlsplain.example.com", "/", "--max-time 5"), 502);
+}
+
+TEST_F(IngressTest, BackendProtocolGrpcSpeaksH2cAndGrpcsNeedsH2ByAlpn) {
+  auto r = curl(http_, "grpc.example.com", "/pkg.Service/Call", "-X POST -H 'Content-Type: application/grpc' --data-binary x");
+  EXPECT_NE(r.out.find("\"proto\":\"HTTP/2.0\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"pod\":\"grpc-be-1-a\""), std::string::npos) << r.out;
+  // GRPCS is h2 over TLS: a TLS backend that offers no h2 in ALPN is refused, 502.
+  auto s = curl(http_, "grpcs.example.com", "/", "--max-time 5 -w '\\n%{http_code}'");
+  EXPECT_EQ(s.out.substr(s.out.rfind('\n') + 1), "502") << s.out;
+  EXPECT_NE(s.out.find("Protocol not available"), std::string::npos) << s.out;
 }
 
 TEST_F(IngressTest, SourceRangesAndRefusedSnippets) {

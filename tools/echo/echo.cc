@@ -24,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include "echo.h"
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -31,18 +33,12 @@ namespace json = boost::json;
 using tcp = asio::ip::tcp;
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
-namespace {
+namespace echo {
 
-struct Config {
-  std::string address = "127.0.0.1";
-  unsigned short port = 3000;
-  std::string ns;
-  std::string pod;
-  int threads = 1;
-  std::string tls_cert, tls_key;  // both set: serve HTTPS (the backend-protocol HTTPS tests)
-};
 Config g_config;
+
 std::atomic<uint64_t> g_connections{0};
+uint64_t next_connection() { return ++g_connections; }
 std::unique_ptr<asio::ssl::context> g_tls;
 std::mutex g_retry_mutex;
 std::map<std::string, int> g_retry_counts;  // uuid -> requests seen (retry tests)
@@ -102,10 +98,9 @@ std::string query_param(std::string_view target, std::string_view name) {
   return {};
 }
 
-void apply_set_headers(http::fields& out, std::string_view spec) {
+std::vector<std::pair<std::string, std::string>> set_headers(std::string_view spec) {
   // "Name:value,Name2:value2"; a repeated name appends its value with ",".
-  std::map<std::string, std::string> values;
-  std::vector<std::string> order;
+  std::vector<std::pair<std::string, std::string>> out;
   while (!spec.empty()) {
     size_t comma = spec.find(',');
     std::string_view item = spec.substr(0, comma);
@@ -115,14 +110,46 @@ void apply_set_headers(http::fields& out, std::string_view spec) {
       std::string value(item.substr(colon + 1));
       while (!name.empty() && name.front() == ' ') name.erase(0, 1);
       while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-      auto [it, fresh] = values.emplace(name, value);
-      if (fresh) order.push_back(name);
+      auto it = std::find_if(out.begin(), out.end(), [&](const auto& kv) { return kv.first == name; });
+      if (it == out.end()) out.emplace_back(std::move(name), std::move(value));
       else it->second += "," + value;
     }
     if (comma == std::string_view::npos) break;
     spec.remove_prefix(comma + 1);
   }
-  for (const auto& name : order) out.set(name, values[name]);
+  return out;
+}
+
+std::string echo_body(const EchoRequest& r) {
+  json::object headers;
+  auto add = [](json::object& into, const auto& fields) {
+    for (const auto& [n, v] : fields) {
+      auto& arr = into[canonical(n)];
+      if (!arr.is_array()) arr = json::array();
+      arr.get_array().emplace_back(json::string(v));
+    }
+  };
+  add(headers, r.headers);
+  json::object body{{"path", r.target},
+                    {"host", r.host},
+                    {"method", r.method},
+                    {"proto", r.proto},
+                    {"headers", std::move(headers)},
+                    {"namespace", g_config.ns},
+                    {"ingress", ""},
+                    {"service", ""},
+                    {"pod", g_config.pod},
+                    {"httpPort", std::to_string(g_config.port)},
+                    {"connection", r.connection},
+                    {"bodyBytes", r.body_bytes},
+                    {"bodySum", r.body_sum}};
+  if (!r.trailers.empty()) {
+    json::object trailers;
+    add(trailers, r.trailers);
+    body["trailers"] = std::move(trailers);
+  }
+  if (r.tls) body["tlsServerName"] = r.tls_name;
+  return json::serialize(body);
 }
 
 asio::awaitable<void> websocket_echo(tcp::socket socket, http::request<http::empty_body> req) {
@@ -183,7 +210,7 @@ asio::awaitable<void> stream_bytes(Stream& socket, uint64_t size, bool chunked, 
 // One connection's requests, over plain TCP or TLS (`tls_name`: the SNI the client sent).
 template <class Stream>
 asio::awaitable<void> serve_stream(Stream& socket, bool tls, std::string tls_name) {
-  const uint64_t connection = ++g_connections;
+  const uint64_t connection = next_connection();
   boost::system::error_code ec;
   tcp::socket& raw = beast::get_lowest_layer(socket);
   std::string remote = raw.remote_endpoint(ec).address().to_string() + ":" +
@@ -269,31 +296,19 @@ asio::awaitable<void> serve_stream(Stream& socket, bool tls, std::string tls_nam
       }
     }
     if (res.result() == http::status::ok && path != "/health") {
-      json::object headers;
-      for (const auto& f : req) {
-        std::string name = canonical(f.name_string());
-        auto& arr = headers[name];
-        if (!arr.is_array()) arr = json::array();
-        arr.get_array().emplace_back(json::string(f.value()));
-      }
-      json::object body{{"path", target},
-                        {"host", std::string(req[http::field::host])},
-                        {"method", std::string(req.method_string())},
-                        {"proto", req.version() == 10 ? "HTTP/1.0" : "HTTP/1.1"},
-                        {"headers", std::move(headers)},
-                        {"namespace", g_config.ns},
-                        {"ingress", ""},
-                        {"service", ""},
-                        {"pod", g_config.pod},
-                        {"httpPort", std::to_string(g_config.port)},
-                        {"connection", connection},
-                        {"bodyBytes", body_bytes},
-                        {"bodySum", body_sum}};
-      if (tls) body["tlsServerName"] = tls_name;
+      EchoRequest r{target, std::string(req[http::field::host]), std::string(req.method_string()),
+                    req.version() == 10 ? "HTTP/1.0" : "HTTP/1.1"};
+      for (const auto& f : req) r.headers.emplace_back(f.name_string(), f.value());
+      r.connection = connection;
+      r.body_bytes = body_bytes;
+      r.body_sum = body_sum;
+      r.tls = tls;
+      r.tls_name = tls_name;
       res.set(http::field::content_type, "application/json");
-      res.body() = json::serialize(body);
+      res.body() = echo_body(r);
     }
-    if (auto spec = req.find("X-Echo-Set-Header"); spec != req.end()) apply_set_headers(res.base(), spec->value());
+    if (auto spec = req.find("X-Echo-Set-Header"); spec != req.end())
+      for (const auto& [n, v] : set_headers(spec->value())) res.set(n, v);
     res.keep_alive(keep_alive);
     res.prepare_payload();
     // RFC 9110 section 9.3.2: a HEAD's response is the GET's head alone (Beast's
@@ -318,7 +333,7 @@ asio::awaitable<void> serve(tcp::socket socket) {
   co_await serve_stream(tls, true, sni ? sni : "");
 }
 
-asio::awaitable<void> accept(tcp::acceptor& acceptor) {
+asio::awaitable<void> accept(tcp::acceptor& acceptor, bool h2c) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(nothrow);
     if (ec) {
@@ -326,22 +341,27 @@ asio::awaitable<void> accept(tcp::acceptor& acceptor) {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)), asio::detached);
+    if (h2c) asio::co_spawn(acceptor.get_executor(), serve_h2c(std::move(socket)), asio::detached);
+    else asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)), asio::detached);
   }
 }
 
 void usage() {
   std::cout << "usage: gantry-echo [--address ADDR] [--port N] [--namespace NS] [--pod NAME] [--threads N]\n"
-               "                   [--tls-cert FILE --tls-key FILE]\n"
-               "  defaults: 127.0.0.1, $HTTP_PORT or 3000, $NAMESPACE, $POD_NAME, 1; plain HTTP\n";
+               "                   [--tls-cert FILE --tls-key FILE] [--h2c-port N]\n"
+               "  defaults: 127.0.0.1, $HTTP_PORT or 3000, $NAMESPACE, $POD_NAME, 1; plain HTTP;\n"
+               "  h2c (HTTP/2 with prior knowledge) on $H2C_PORT when set, else not\n";
 }
 
-}  // namespace
+}  // namespace echo
+
+using namespace echo;
 
 int main(int argc, char** argv) {
   g_config.port = static_cast<unsigned short>(std::atoi(env_or("HTTP_PORT", "3000").c_str()));
   g_config.ns = env_or("NAMESPACE", "");
   g_config.pod = env_or("POD_NAME", "");
+  g_config.h2c_port = static_cast<unsigned short>(std::atoi(env_or("H2C_PORT", "0").c_str()));
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -358,6 +378,7 @@ int main(int argc, char** argv) {
     else if (a == "--threads") g_config.threads = std::max(1, std::atoi(next().c_str()));
     else if (a == "--tls-cert") g_config.tls_cert = next();
     else if (a == "--tls-key") g_config.tls_key = next();
+    else if (a == "--h2c-port") g_config.h2c_port = static_cast<unsigned short>(std::atoi(next().c_str()));
     else if (a == "--help" || a == "-h") { usage(); return 0; }
     else { std::cerr << "gantry-echo: unknown argument " << a << "\n"; usage(); return 2; }
   }
@@ -372,22 +393,27 @@ int main(int argc, char** argv) {
     auto address = asio::ip::make_address(g_config.address);
     for (int t = 0; t < g_config.threads; ++t) {
       contexts.push_back(std::make_unique<asio::io_context>(1));
-      auto acc = std::make_unique<tcp::acceptor>(*contexts.back());
-      tcp::endpoint ep(address, g_config.port);
-      acc->open(ep.protocol());
-      acc->set_option(asio::socket_base::reuse_address(true));
-      int one = 1;
-      ::setsockopt(acc->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-      acc->bind(ep);
-      acc->listen(4096);
-      asio::co_spawn(*contexts.back(), accept(*acc), asio::detached);
-      acceptors.push_back(std::move(acc));
+      for (unsigned short port : {g_config.port, g_config.h2c_port}) {
+        if (port == 0) continue;
+        auto acc = std::make_unique<tcp::acceptor>(*contexts.back());
+        tcp::endpoint ep(address, port);
+        acc->open(ep.protocol());
+        acc->set_option(asio::socket_base::reuse_address(true));
+        int one = 1;
+        ::setsockopt(acc->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+        acc->bind(ep);
+        acc->listen(4096);
+        asio::co_spawn(*contexts.back(), accept(*acc, port == g_config.h2c_port), asio::detached);
+        acceptors.push_back(std::move(acc));
+      }
     }
   } catch (const std::exception& e) {
     std::cerr << "gantry-echo: cannot listen on " << g_config.address << ":" << g_config.port << ": " << e.what() << "\n";
     return 1;
   }
-  std::cerr << "gantry-echo listening on " << g_config.address << ":" << g_config.port << std::endl;
+  std::cerr << "gantry-echo listening on " << g_config.address << ":" << g_config.port;
+  if (g_config.h2c_port) std::cerr << ", h2c on " << g_config.h2c_port;
+  std::cerr << std::endl;
   asio::signal_set signals(*contexts.front(), SIGINT, SIGTERM);
   signals.async_wait([&](auto, int) {
     for (auto& c : contexts) c->stop();

@@ -116,7 +116,12 @@ class Writer {
     if (r.timeouts.connect_ms || r.timeouts.send_ms || r.timeouts.read_ms)
       note(ing, "proxy-connect/send/read-timeout have no Gateway API equivalent (timeouts.backendRequest bounds a "
                 "whole try, not each read)");
-    if (r.upstream_tls) note(ing, "backend-protocol HTTPS needs a BackendTLSPolicy for the Service, not written here");
+    if (r.upstream_h2)
+      note(ing, "backend-protocol GRPC/GRPCS: the Service port needs appProtocol kubernetes.io/h2c (a GRPCRoute "
+                "matches by service and method)");
+    if (r.upstream_tls)
+      note(ing, std::string("backend-protocol ") + (r.upstream_h2 ? "GRPCS" : "HTTPS") +
+                    " needs a BackendTLSPolicy for the Service, not written here");
   }
 
  private:

@@ -40,6 +40,12 @@ std::vector<routing::Endpoint> endpoints_of(const ObjectStore& store, const Serv
   return out;
 }
 
+routing::UpstreamProtocol protocol_of(const ServicePort& port) {
+  // Gateway API GEP-1911: kubernetes.io/h2c is HTTP/2 with prior knowledge; any other
+  // value (kubernetes.io/ws included, an HTTP/1.1 upgrade) is HTTP/1.1.
+  return port.app_protocol == "kubernetes.io/h2c" ? routing::UpstreamProtocol::H2c : routing::UpstreamProtocol::Http1;
+}
+
 BackendResolution resolve_backend(Context& ctx, const BackendRef& ref, const std::string& route_ns) {
   BackendResolution r;
   if (!ref.group.empty() || ref.kind != "Service") {
@@ -80,7 +86,7 @@ BackendResolution resolve_backend(Context& ctx, const BackendRef& ref, const std
   }
   std::string name = ns + "/" + ref.name + ":" + std::to_string(*ref.port);
   auto [it, inserted] = ctx.clusters.try_emplace(name, static_cast<uint32_t>(ctx.snapshot.clusters.size()));
-  if (inserted) ctx.snapshot.clusters.push_back({name, endpoints_of(ctx.store, *svc, *port)});
+  if (inserted) ctx.snapshot.clusters.push_back({name, endpoints_of(ctx.store, *svc, *port), protocol_of(*port)});
   r.cluster = it->second;
   return r;
 }
@@ -112,6 +118,10 @@ size_t refresh_endpoints(const ObjectStore& store, routing::Snapshot& snapshot) 
         port = &any;
       }
       if (port) eps = translate_detail::endpoints_of(store, *svc, *port);
+      if (port && translate_detail::protocol_of(*port) != c.protocol) {
+        c.protocol = translate_detail::protocol_of(*port);
+        ++changed;
+      }
     }
     if (eps != c.endpoints) {
       c.endpoints = std::move(eps);
@@ -149,7 +159,8 @@ uint32_t resolve_ingress_backend(Context& ctx, const std::string& ns, const Ingr
   std::string name = ns + "/" + b.name + ":" + (port ? std::to_string(port->port) : port_text);
   auto [it, inserted] = ctx.clusters.try_emplace(name, static_cast<uint32_t>(ctx.snapshot.clusters.size()));
   if (inserted)
-    ctx.snapshot.clusters.push_back({name, port ? endpoints_of(ctx.store, *svc, *port) : std::vector<routing::Endpoint>{}});
+    ctx.snapshot.clusters.push_back({name, port ? endpoints_of(ctx.store, *svc, *port) : std::vector<routing::Endpoint>{},
+                                     port ? protocol_of(*port) : routing::UpstreamProtocol::Http1});
   return it->second;
 }
 

@@ -18,6 +18,8 @@ BackendResolution resolve_backend(Context& ctx, const BackendRef& ref, const std
 // The ready endpoints of one Service port: its EndpointSlices (several merged), else the
 // ExternalName, else the cluster IP.
 std::vector<routing::Endpoint> endpoints_of(const ObjectStore& store, const Service& svc, const ServicePort& port);
+// The port's appProtocol as the proxy speaks it.
+routing::UpstreamProtocol protocol_of(const ServicePort& port);
 
 // An Ingress backend: a Service port by number or by name. A Service or port that is not
 // there still gets a cluster, with no endpoints (503, as ingress-nginx answers); `problem`

@@ -169,9 +169,12 @@ IngressAnnotations parse_ingress_annotations(const std::map<std::string, std::st
   if (const std::string* v = get("backend-protocol")) {
     std::string p = *v;
     std::transform(p.begin(), p.end(), p.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    if (p == "HTTPS") a.backend_https = true;
-    else if (p != "HTTP")
-      notes.push_back({"backend-protocol", "NotSupported", "'" + *v + "' is not supported yet (HTTP and HTTPS are); HTTP is used"});
+    // GRPC and GRPCS are HTTP/2 to the backend, cleartext (prior knowledge) or over TLS.
+    if (p == "HTTPS" || p == "GRPCS") a.backend_https = true;
+    if (p == "GRPC" || p == "GRPCS") a.backend_h2 = true;
+    else if (p != "HTTP" && p != "HTTPS")
+      notes.push_back({"backend-protocol", "NotSupported",
+                       "'" + *v + "' is not supported (HTTP, HTTPS, GRPC and GRPCS are); HTTP is used"});
   }
   text("upstream-vhost", a.upstream_vhost);
   if (const std::string* v = get("proxy-body-size")) {

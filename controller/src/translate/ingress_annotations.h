@@ -44,6 +44,7 @@ struct IngressAnnotations {
   bool from_to_www = false;
   // upstream
   bool backend_https = false;
+  bool backend_h2 = false;  // GRPC, GRPCS
   std::string upstream_vhost;
   uint64_t body_limit = kDefaultIngressBodyLimit;  // 0: unlimited
   uint32_t connect_ms = 0, send_ms = 0, read_ms = 0;

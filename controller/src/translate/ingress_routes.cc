@@ -158,6 +158,7 @@ void emit_ingress_routes(Context& ctx, const std::map<std::string, IngressHost>&
       r.body_limit = a.body_limit;
       r.source_ranges = a.source_ranges;
       r.upstream_tls = a.backend_https;
+      r.upstream_h2 = a.backend_h2;
 
       // app-root: "/" itself redirects (302) to the application's root; the rest is served.
       if (a.app_root && p.rule >= 0 && app_roots.insert(&o).second) {

@@ -32,9 +32,14 @@ struct Endpoint {
   bool operator==(const Endpoint&) const = default;
 };
 
+// How requests reach a cluster's endpoints: HTTP/1.1, or HTTP/2 with prior knowledge
+// (the Service port's appProtocol kubernetes.io/h2c, KEP-3726).
+enum class UpstreamProtocol : uint8_t { Http1, H2c };
+
 struct Cluster {
   std::string name;  // "namespace/service:port"
   std::vector<Endpoint> endpoints;
+  UpstreamProtocol protocol = UpstreamProtocol::Http1;
 };
 
 inline constexpr uint32_t kInvalidCluster = std::numeric_limits<uint32_t>::max();
@@ -76,7 +81,8 @@ struct Route {
   Boxed<Canary> canary;                    // an alternative backend chosen per request
   std::vector<SourceRange> source_ranges;  // empty: any client; others get 403
   uint64_t body_limit = 0;                 // request body bytes; beyond it 413; 0: no limit
-  bool upstream_tls = false;               // backend-protocol HTTPS: TLS to the endpoints
+  bool upstream_tls = false;               // backend-protocol HTTPS or GRPCS: TLS to the endpoints
+  bool upstream_h2 = false;                // backend-protocol GRPC or GRPCS: HTTP/2 to the endpoints
   // The rule's metrics series (route_series.h), set by make_vhost.
   static constexpr uint32_t kNoSeries = UINT32_MAX;
   uint32_t series = kNoSeries;

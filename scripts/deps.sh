@@ -7,7 +7,7 @@ packages=(
   libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev openssl libre2-dev libyaml-cpp-dev libcpp-httplib-dev libnghttp2-dev nghttp2-client
   googletest libgtest-dev libbenchmark-dev
-  curl procps
+  curl procps python3-grpcio
 )
 # scripts/sanitize.sh and scripts/fuzz.sh: clang, its sanitizer and libFuzzer runtimes,
 # and llvm-symbolizer for readable reports.

@@ -51,4 +51,45 @@ std::string error_body(ProxyError e, std::string_view detail) {
   return body;
 }
 
+bool is_grpc_content_type(std::string_view ct) {
+  return ct.starts_with("application/grpc") &&
+         (ct.size() == 16 || ct[16] == '+' || ct[16] == ';');
+}
+
+unsigned grpc_status_of(ProxyError e) {
+  switch (e) {
+    case ProxyError::BadRequest: return 13;       // INTERNAL
+    case ProxyError::Forbidden: return 7;         // PERMISSION_DENIED
+    case ProxyError::NoRoute: return 12;          // UNIMPLEMENTED
+    case ProxyError::Misdirected: return 14;      // UNAVAILABLE: another connection will do
+    case ProxyError::RequestTimeout: return 4;    // DEADLINE_EXCEEDED
+    case ProxyError::HeadersTooLarge: return 8;   // RESOURCE_EXHAUSTED
+    case ProxyError::UriTooLong: return 13;
+    case ProxyError::NotImplemented: return 12;
+    case ProxyError::PayloadTooLarge: return 8;
+    case ProxyError::InvalidBackend: return 14;   // GRPCRouteRule.backendRefs: all invalid is UNAVAILABLE
+    case ProxyError::UpstreamBroken: return 14;
+    case ProxyError::NoEndpoint: return 14;
+    case ProxyError::UpstreamTimeout: return 4;
+  }
+  return 2;  // UNKNOWN
+}
+
+std::string grpc_message(ProxyError e, std::string_view detail) {
+  std::string text = "gantry: " + std::string(reason_of(e));
+  if (!detail.empty()) text.append(": ").append(detail);
+  std::string out;
+  for (unsigned char c : text) {
+    if (c >= 0x20 && c <= 0x7e && c != '%') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
 }  // namespace gantry::proxy

@@ -53,6 +53,7 @@ struct H2Stream {
   bool too_large = false;   // past --header-limit (or --max-headers): 431
   bool ended = false;       // END_STREAM from the client: the body is whole
   bool bodyless = false;    // END_STREAM on the request's HEADERS: no body at all
+  bool grpc = false;        // content-type application/grpc: errors as grpc-status
   bool done = false;        // the exchange is over: body bytes still arriving are dropped
   bool closed = false;      // nghttp2 closed the stream (done, or reset by either side)
   std::string body;         // request bytes received and not yet sent upstream
@@ -191,7 +192,10 @@ int H2Connection::on_header(nghttp2_session*, const nghttp2_frame* frame, const 
   else if (n == ":scheme") st->scheme = v;
   else if (n == ":authority") st->authority = v;
   else if (n == ":path") st->path = v;
-  else if (n.empty() || n[0] != ':') st->fields.emplace_back(n, v);
+  else if (n.empty() || n[0] != ':') {
+    if (n == "content-type" && is_grpc_content_type(v)) st->grpc = true;
+    st->fields.emplace_back(n, v);
+  }
   return 0;
 }
 
@@ -413,6 +417,12 @@ void H2Connection::respond(H2Stream& st, unsigned status, std::vector<nghttp2_nv
 }
 
 void H2Connection::respond_error(H2Stream& st, ProxyError error, std::string_view detail) {
+  if (st.grpc) {
+    // Trailers-only: one HEADERS frame with the status, ending the stream.
+    const std::string code = std::to_string(grpc_status_of(error)), message = grpc_message(error, detail);
+    respond(st, 200, {nv("content-type", "application/grpc"), nv("grpc-status", code), nv("grpc-message", message)}, {});
+    return;
+  }
   std::string body = error_body(error, detail);
   char length[24];
   std::snprintf(length, sizeof length, "%zu", body.size());

@@ -29,4 +29,12 @@ std::string_view reason_of(ProxyError e);
 // The text/plain body of a gateway's own error answer: "gantry: <reason>[: <detail>]\n".
 std::string error_body(ProxyError e, std::string_view detail);
 
+// gRPC clients read errors from grpc-status, in a trailers-only response with HTTP status
+// 200 (gRPC over HTTP/2, "Responses"): no route is UNIMPLEMENTED, an unreachable or
+// invalid backend UNAVAILABLE, a timeout DEADLINE_EXCEEDED.
+bool is_grpc_content_type(std::string_view content_type);
+unsigned grpc_status_of(ProxyError e);
+// grpc-message: the reason and detail, percent-encoded as the gRPC spec asks.
+std::string grpc_message(ProxyError e, std::string_view detail);
+
 }  // namespace gantry::proxy

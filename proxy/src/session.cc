@@ -214,10 +214,19 @@ void Session::wait_readable() {
 
 awaitable<bool> Session::send_error(ProxyError error, std::string_view detail) {
   unsigned status = status_of(error);
-  http::response<http::string_body> res{static_cast<http::status>(status), 11};
+  const bool grpc = parser() && parser()->is_header_done() &&
+                    is_grpc_content_type(parser()->get()[http::field::content_type]);
+  http::response<http::string_body> res{static_cast<http::status>(grpc ? 200 : status), 11};
   res.set(http::field::server, "gantry");
-  res.set(http::field::content_type, "text/plain; charset=utf-8");
-  std::string body = error_body(error, detail);
+  std::string body;
+  if (grpc) {
+    res.set(http::field::content_type, "application/grpc");
+    res.set("grpc-status", std::to_string(grpc_status_of(error)));
+    res.set("grpc-message", grpc_message(error, detail));
+  } else {
+    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    body = error_body(error, detail);
+  }
   // A head that never parsed is still a request answered.
   if (!log().active) log().begin(Clock::now(), worker_.access_log_on());
   log().status = status;

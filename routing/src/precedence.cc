@@ -26,4 +26,17 @@ PrecedenceKey make_precedence_key(const RouteMatch& match, std::string created, 
   return k;
 }
 
+PrecedenceKey make_grpc_precedence_key(int64_t service_length, int64_t method_length, size_t headers,
+                                       std::string created, std::string route_id, int rule, int match_index) {
+  PrecedenceKey k;
+  k.neg_path_length = -service_length;
+  k.neg_grpc_method = -method_length;
+  k.neg_headers = -static_cast<int64_t>(headers);
+  k.created = std::move(created);
+  k.route_id = std::move(route_id);
+  k.rule = rule;
+  k.match = match_index;
+  return k;
+}
+
 }  // namespace gantry::routing

@@ -311,7 +311,7 @@ TEST_F(IngressTest, BackendProtocolHttpsSpeaksTlsWithTheHostAsSni) {
 }
 
 TEST_F(IngressTest, BackendProtocolGrpcSpeaksH2cAndGrpcsNeedsH2ByAlpn) {
-  auto r = curl(http_, "grpc.example.com", "/pkg.Service/Call", "-X POST -H 'Content-Type: application/grpc' --data-binary x");
+  auto r = curl(http_, "grpc.example.com", "/pkg.Service/Call", "-X POST --data-binary x");
   EXPECT_NE(r.out.find("\"proto\":\"HTTP/2.0\""), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"pod\":\"grpc-be-1-a\""), std::string::npos) << r.out;
   // GRPCS is h2 over TLS: a TLS backend that offers no h2 in ALPN is refused, 502.

@@ -26,7 +26,7 @@ TEST(ClusterResources, ReferenceGrantAtV1ElseV1beta1) {
   auto v1 = controller::cluster_resources(client);
   ASSERT_TRUE(v1) << v1.error().message;
   EXPECT_EQ(path_of(*v1, "ReferenceGrant"), "/apis/gateway.networking.k8s.io/v1/referencegrants");
-  EXPECT_EQ(v1->size(), 10u);
+  EXPECT_EQ(v1->size(), 11u);  // GRPCRoute included: the double serves grpcroutes
 
   api.unserve("/apis/gateway.networking.k8s.io/v1/referencegrants");
   auto beta = controller::cluster_resources(client);
@@ -37,6 +37,18 @@ TEST(ClusterResources, ReferenceGrantAtV1ElseV1beta1) {
   auto none = controller::cluster_resources(client);
   ASSERT_TRUE(none);
   EXPECT_EQ(path_of(*none, "ReferenceGrant"), "");  // none served: none listed, nothing waits for it
+}
+
+TEST(ClusterResources, GrpcRoutesAreWatchedWhereServed) {
+  ApiDouble api({"t", ""});
+  controller::KubeClient client(config_for(api));
+  auto served = controller::cluster_resources(client);
+  ASSERT_TRUE(served);
+  EXPECT_EQ(path_of(*served, "GRPCRoute"), "/apis/gateway.networking.k8s.io/v1/grpcroutes");
+  api.unserve("/apis/gateway.networking.k8s.io/v1/grpcroutes");
+  auto older = controller::cluster_resources(client);
+  ASSERT_TRUE(older) << older.error().message;  // CRDs before v1.1: no GRPCRoute, not an error
+  EXPECT_EQ(path_of(*older, "GRPCRoute"), "");
 }
 
 TEST(ClusterResources, NoGatewayApiIsRefusedWithTheReason) {

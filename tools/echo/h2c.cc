@@ -39,6 +39,8 @@ struct Stream {
   std::string method, path, authority;
   FieldList headers, trailers;
   bool headers_done = false;
+  bool grpc = false;  // content-type application/grpc: its messages are echoed back
+  std::string data;   // a gRPC request's body
   uint64_t bytes = 0, sum = 0;
   // The response: its fields (kept alive for nghttp2), body and trailers.
   FieldList response;
@@ -105,7 +107,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
           else if (n == ":method") s.method = v;
           else if (n == ":path") s.path = v;
           else if (n == ":authority") s.authority = v;
-          else if (n[0] != ':') s.headers.emplace_back(std::move(n), std::move(v));
+          else if (n[0] != ':') {
+            if (n == "content-type" && v.rfind("application/grpc", 0) == 0) s.grpc = true;
+            s.headers.emplace_back(std::move(n), std::move(v));
+          }
           return 0;
         });
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(
@@ -114,6 +119,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
           if (auto it = c->streams_.find(id); it != c->streams_.end()) {
             it->second.bytes += len;
             for (size_t i = 0; i < len; ++i) it->second.sum += data[i];
+            if (it->second.grpc) it->second.data.append(reinterpret_cast<const char*>(data), len);
           }
           return 0;
         });
@@ -148,6 +154,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::cout << "Request host for " << target << ": " << s.authority << std::endl;
     std::chrono::milliseconds delay{0};
     if (std::string d = query_param(target, "delay"); !d.empty()) delay = parse_duration(d);
+    for (const auto& [n, v] : s.headers)
+      if (n == "x-echo-delay") delay = parse_duration(v);  // gRPC paths carry no query
     if (delay.count() == 0) return respond(id);
     asio::co_spawn(socket_.get_executor(), later(id, delay, shared_from_this()), asio::detached);
   }
@@ -164,7 +172,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const std::string path = target.substr(0, target.find('?'));
     unsigned status = 200;
     bool json = false;
-    if (path == "/health") {
+    if (s.grpc) {
+      // gRPC: the request's length-prefixed messages come back as they are, then
+      // grpc-status (x-echo-grpc-status asks for another than 0). The pod and the path
+      // it saw are response metadata.
+      s.body = std::move(s.data);
+      s.response.emplace_back("content-type", "application/grpc");
+      s.response.emplace_back("x-echo-pod", g_config.pod);
+      s.response.emplace_back("x-echo-path", target);
+      std::string code = "0";
+      for (const auto& [n, v] : s.headers)
+        if (n == "x-echo-grpc-status") code = v;
+      s.response_trailers.emplace_back("grpc-status", code);
+      if (code != "0") s.response_trailers.emplace_back("grpc-message", "asked for by x-echo-grpc-status");
+    } else if (path == "/health") {
       s.body = "OK";
     } else if (path.rfind("/status/", 0) == 0) {
       status = static_cast<unsigned>(std::atoi(path.c_str() + 8));
@@ -195,7 +216,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       s.body = echo_body(r);
       s.response.emplace_back("content-type", "application/json");
     }
-    if (path.rfind("/trailers", 0) == 0) s.response_trailers.emplace_back("x-echo-trailer", "sent");
+    if (!s.grpc && path.rfind("/trailers", 0) == 0) s.response_trailers.emplace_back("x-echo-trailer", "sent");
     for (const auto& [n, v] : s.headers)
       if (n == "x-echo-set-header")
         for (auto [name, value] : set_headers(v)) {

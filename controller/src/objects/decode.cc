@@ -225,12 +225,9 @@ std::vector<HTTPRouteFilter> read_filters(const Reader& r) {
   return out;
 }
 
-HTTPRoute read_http_route(const Reader& r) {
-  HTTPRoute route;
-  route.meta = read_meta(r, true);
-  auto spec = r.object("spec");
-  if (!spec) return route;
-  spec->each("parentRefs", [&](const Reader& p) {
+std::vector<ParentRef> read_parent_refs(const Reader& spec) {
+  std::vector<ParentRef> out;
+  spec.each("parentRefs", [&](const Reader& p) {
     ParentRef ref;
     ref.group = p.str_or("group", kGatewayGroup);
     ref.kind = p.str_or("kind", "Gateway");
@@ -239,8 +236,33 @@ HTTPRoute read_http_route(const Reader& r) {
     ref.section_name = p.str("sectionName");
     ref.port = p.integer("port");
     ref.as_written = p.raw_object();
-    route.parent_refs.push_back(std::move(ref));
+    out.push_back(std::move(ref));
   });
+  return out;
+}
+
+std::vector<BackendRef> read_backend_refs(const Reader& rule) {
+  std::vector<BackendRef> out;
+  rule.each("backendRefs", [&](const Reader& b) {
+    BackendRef ref;
+    ref.group = b.str_or("group", "");
+    ref.kind = b.str_or("kind", "Service");
+    ref.name = b.str_or("name", "");
+    ref.ns = b.str("namespace");
+    ref.port = b.integer("port");
+    ref.weight = b.integer("weight").value_or(1);
+    ref.filters = read_filters(b);
+    out.push_back(std::move(ref));
+  });
+  return out;
+}
+
+HTTPRoute read_http_route(const Reader& r) {
+  HTTPRoute route;
+  route.meta = read_meta(r, true);
+  auto spec = r.object("spec");
+  if (!spec) return route;
+  route.parent_refs = read_parent_refs(*spec);
   route.hostnames = spec->strings("hostnames");
   spec->each("rules", [&](const Reader& rr) {
     HTTPRouteRule rule;
@@ -256,17 +278,7 @@ HTTPRoute read_http_route(const Reader& r) {
       match.method = m.str("method");
       rule.matches.push_back(std::move(match));
     });
-    rr.each("backendRefs", [&](const Reader& b) {
-      BackendRef ref;
-      ref.group = b.str_or("group", "");
-      ref.kind = b.str_or("kind", "Service");
-      ref.name = b.str_or("name", "");
-      ref.ns = b.str("namespace");
-      ref.port = b.integer("port");
-      ref.weight = b.integer("weight").value_or(1);
-      ref.filters = read_filters(b);
-      rule.backend_refs.push_back(std::move(ref));
-    });
+    rule.backend_refs = read_backend_refs(rr);
     rule.filters = read_filters(rr);
     if (auto t = rr.object("timeouts")) rule.timeouts = {t->str("request"), t->str("backendRequest")};
     if (auto rt = rr.object("retry")) {
@@ -278,6 +290,35 @@ HTTPRoute read_http_route(const Reader& r) {
       retry.backoff = rt->str("backoff");
       rule.retry = std::move(retry);
     }
+    route.rules.push_back(std::move(rule));
+  });
+  return route;
+}
+
+GRPCRoute read_grpc_route(const Reader& r) {
+  GRPCRoute route;
+  route.meta = read_meta(r, true);
+  auto spec = r.object("spec");
+  if (!spec) return route;
+  route.parent_refs = read_parent_refs(*spec);
+  route.hostnames = spec->strings("hostnames");
+  spec->each("rules", [&](const Reader& rr) {
+    GRPCRouteRule rule;
+    rule.name = rr.str("name");
+    rr.each("matches", [&](const Reader& m) {
+      GRPCRouteMatch match;
+      if (auto mm = m.object("method")) {
+        GRPCMethodMatch method;
+        method.type = mm->str_or("type", "Exact");
+        method.service = mm->str("service");
+        method.method = mm->str("method");
+        match.method = std::move(method);
+      }
+      m.each("headers", [&](const Reader& h) { match.headers.push_back(read_value_match(h)); });
+      rule.matches.push_back(std::move(match));
+    });
+    rule.backend_refs = read_backend_refs(rr);
+    rule.filters = read_filters(rr);
     route.rules.push_back(std::move(rule));
   });
   return route;
@@ -429,6 +470,7 @@ Result<std::optional<DecodedObject>> decode_object(const json::value& value, std
       if (kind == "GatewayClass") object = read_gateway_class(r);
       else if (kind == "Gateway") object = read_gateway(r);
       else if (kind == "HTTPRoute") object = read_http_route(r);
+      else if (kind == "GRPCRoute") object = read_grpc_route(r);
       else if (kind == "ReferenceGrant") object = read_reference_grant(r);
     } else if (group.empty() && api == "v1") {
       if (kind == "Namespace") object = Namespace{read_meta(r, false)};

@@ -55,6 +55,8 @@ Result<std::vector<KubeResource>> cluster_resources(KubeClient& client) {
       {"Ingress", "/apis/networking.k8s.io/v1/ingresses"},
   };
   if (!grants.empty()) out.push_back({"ReferenceGrant", grants});
+  // GRPCRoute is Standard since v1.1; a cluster with older CRDs has none to watch.
+  if (has(*v1, "grpcroutes")) out.push_back({"GRPCRoute", std::string(kGateway) + "v1/grpcroutes"});
   return out;
 }
 

@@ -46,7 +46,8 @@ routing::UpstreamProtocol protocol_of(const ServicePort& port) {
   return port.app_protocol == "kubernetes.io/h2c" ? routing::UpstreamProtocol::H2c : routing::UpstreamProtocol::Http1;
 }
 
-BackendResolution resolve_backend(Context& ctx, const BackendRef& ref, const std::string& route_ns) {
+BackendResolution resolve_backend(Context& ctx, const BackendRef& ref, const std::string& route_ns,
+                                  std::string_view route_kind) {
   BackendResolution r;
   if (!ref.group.empty() || ref.kind != "Service") {
     r.reason = "InvalidKind";
@@ -55,9 +56,10 @@ BackendResolution resolve_backend(Context& ctx, const BackendRef& ref, const std
   }
   std::string ns = ref.ns.value_or(route_ns);
   if (ns != route_ns &&
-      !reference_granted(ctx.store, kGatewayGroup, "HTTPRoute", route_ns, "", "Service", ns, ref.name)) {
+      !reference_granted(ctx.store, kGatewayGroup, route_kind, route_ns, "", "Service", ns, ref.name)) {
     r.reason = "RefNotPermitted";
-    r.message = "no ReferenceGrant in namespace " + ns + " allows HTTPRoutes from " + route_ns + " to Service " + ref.name;
+    r.message = "no ReferenceGrant in namespace " + ns + " allows " + std::string(route_kind) + "s from " + route_ns +
+                " to Service " + ref.name;
     return r;
   }
   const Service* svc = ctx.store.find_service(ns, ref.name);

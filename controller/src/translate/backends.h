@@ -13,7 +13,9 @@ struct BackendResolution {
   std::string message;
 };
 
-BackendResolution resolve_backend(Context& ctx, const BackendRef& ref, const std::string& route_ns);
+// `route_kind`: the referring route's kind, as a ReferenceGrant's `from` names it.
+BackendResolution resolve_backend(Context& ctx, const BackendRef& ref, const std::string& route_ns,
+                                  std::string_view route_kind = "HTTPRoute");
 
 // The ready endpoints of one Service port: its EndpointSlices (several merged), else the
 // ExternalName, else the cluster IP.

@@ -27,6 +27,8 @@ struct ListenerState {
   int64_t attached_routes = 0;
   std::vector<RouteGroupKind> supported_kinds;
   json::array conditions;
+  // The hostnames its HTTPRoutes serve, while GRPCRoutes exist (GEP-1016: not shared).
+  std::vector<std::string> http_hostnames;
 };
 
 struct GatewayState {
@@ -79,6 +81,8 @@ void translate_gateways(Context& ctx);
 void translate_http_routes(Context& ctx, StatusItems& out);
 // One HTTPRoute: attaches it, adds its routes, writes its status into `record`.
 void translate_http_route(Context& ctx, const HTTPRoute& route, RouteRecord& record);
+// GRPCRoutes, after the HTTPRoutes (grpcroute.cc).
+void translate_grpc_routes(Context& ctx, StatusItems& out);
 void write_gateway_status(const Context& ctx, json::array& out);
 // Ingresses of our IngressClass on the ingress listeners (ingress.cc); after the Gateways,
 // which keep an address and port both would bind.

@@ -175,11 +175,12 @@ void translate_gateways(Context& ctx) {
       bool kinds_ok = true;
       if (l.allowed_routes.kinds) {
         for (const auto& k : *l.allowed_routes.kinds) {
-          if (k.group == kGatewayGroup && k.kind == "HTTPRoute") ls.supported_kinds.push_back(k);
+          if (k.group == kGatewayGroup && (k.kind == "HTTPRoute" || k.kind == "GRPCRoute")) ls.supported_kinds.push_back(k);
           else kinds_ok = false;
         }
       } else if (supported_protocol(l.protocol)) {
         ls.supported_kinds.push_back({kGatewayGroup, "HTTPRoute"});
+        ls.supported_kinds.push_back({kGatewayGroup, "GRPCRoute"});
       }
       bool conflicted = seen[{l.port, l.hostname.value_or("")}] > 1;
       const bool https = l.protocol == "HTTPS";
@@ -191,7 +192,7 @@ void translate_gateways(Context& ctx) {
       bool refs_ok = kinds_ok;
       if (!kinds_ok) {
         refs_reason = "InvalidRouteKinds";
-        refs_message = "only HTTPRoute of gateway.networking.k8s.io is supported";
+        refs_message = "only HTTPRoute and GRPCRoute of gateway.networking.k8s.io are supported on this listener";
       } else if (https && protocol_ok) {
         refs_ok = resolve_certificates(ctx, *gw, l, certificates, refs_reason, refs_message);
       }

@@ -200,6 +200,32 @@ struct HTTPRoute {
   std::vector<HTTPRouteRule> rules;
 };
 
+// GRPCRoute (gateway.networking.k8s.io/v1, GEP-1016).
+struct GRPCMethodMatch {
+  std::string type = "Exact";  // Exact, RegularExpression
+  std::optional<std::string> service;
+  std::optional<std::string> method;
+};
+
+struct GRPCRouteMatch {
+  std::optional<GRPCMethodMatch> method;
+  std::vector<HTTPValueMatch> headers;
+};
+
+struct GRPCRouteRule {
+  std::optional<std::string> name;
+  std::vector<GRPCRouteMatch> matches;
+  std::vector<HTTPRouteFilter> filters;  // RequestHeaderModifier, ResponseHeaderModifier, RequestMirror
+  std::vector<BackendRef> backend_refs;
+};
+
+struct GRPCRoute {
+  ObjectMeta meta;
+  std::vector<ParentRef> parent_refs;
+  std::vector<std::string> hostnames;
+  std::vector<GRPCRouteRule> rules;
+};
+
 struct ReferenceGrantFrom {
   std::string group;
   std::string kind;

@@ -60,8 +60,9 @@ void Reconciler::reconcile(bool full) {
       "scan " + std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(scanned - started).count()) + " us, ";
   // HTTPRoutes (and endpoints) only: those routes and the virtual hosts they touch.
   std::set<std::string> routes;
-  // With GRPCRoutes in the store an HTTPRoute's hostnames decide theirs: all are redone.
-  bool routes_only = !full && live_ && state_ && store.grpc_routes.empty();
+  // Only HTTPRoutes are redone one by one; with GRPCRoutes (whose acceptance an
+  // HTTPRoute's hostnames decide) or TLSRoutes in the store, everything is.
+  bool routes_only = !full && live_ && state_ && store.grpc_routes.empty() && store.tls_routes.empty();
   for (const std::string& id : report.changed_objects) {
     if (id.starts_with("HTTPRoute/")) routes.insert(id.substr(10));
     else if (!id.starts_with("EndpointSlice/")) routes_only = false;

@@ -13,7 +13,7 @@ seed="${FUZZ_SEED:-1}"
 export ASAN_OPTIONS="detect_leaks=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 status=0
-for target in request manifest route_match; do
+for target in request manifest route_match client_hello; do
   work="build-san/fuzz-corpus/$target"
   mkdir -p "$work" build-san/fuzz-artifacts
   log="build-san/fuzz-$target.log"

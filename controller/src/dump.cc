@@ -247,6 +247,7 @@ json::value snapshot_to_json(const routing::Snapshot& snapshot) {
     }
     json::object out{{"name", l.name}, {"address", l.address}, {"port", l.port}};
     if (l.tls) out["protocol"] = "HTTPS";
+    if (l.passthrough) out["protocol"] = "TLS passthrough";
     if (l.ingress) {
       json::array certs;
       for (const auto& c : l.sni_certificates) {

@@ -117,6 +117,11 @@ awaitable<void> Session::run() {
   bool ok = true;
   if (!started_) {
     started_ = true;
+    if (passthrough_listener()) {
+      co_await pass_through();
+      close_plain();
+      co_return;
+    }
     ok = co_await handshake();
   }
   if (ok && stream_.is_tls() && alpn_h2()) {

@@ -96,6 +96,10 @@ class Session : public std::enable_shared_from_this<Session> {
   bool alpn_h2();
   awaitable<bool> h2c_preface();
   awaitable<bool> serve_one();
+  // TLS passthrough listeners (passthrough.cc): the ClientHello's server name picks the
+  // route, then the bytes are relayed unopened.
+  bool passthrough_listener();
+  awaitable<void> pass_through();
   // No keep-alive from here on: the worker drains or the listener was removed.
   bool closing() const { return retired_ || worker_.draining(); }
   // What the route decided for the request being served; the pinned snapshot keeps it alive.

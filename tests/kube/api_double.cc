@@ -250,7 +250,7 @@ void ApiDouble::discovery(const httplib::Request& req, httplib::Response& res, c
   targets_.push_back(req.path);
   if (!authorized(req, res)) return;
   static const std::map<std::string, std::vector<std::string>> kServed{
-      {"/apis/gateway.networking.k8s.io/v1", {"gatewayclasses", "gateways", "httproutes", "grpcroutes", "referencegrants"}},
+      {"/apis/gateway.networking.k8s.io/v1", {"gatewayclasses", "gateways", "httproutes", "grpcroutes", "tlsroutes", "referencegrants"}},
       {"/apis/gateway.networking.k8s.io/v1beta1", {"gatewayclasses", "gateways", "httproutes", "referencegrants"}},
       {"/apis/networking.k8s.io/v1", {"ingresses", "ingressclasses"}},
       {"/apis/discovery.k8s.io/v1", {"endpointslices"}},

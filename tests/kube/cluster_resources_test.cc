@@ -26,7 +26,7 @@ TEST(ClusterResources, ReferenceGrantAtV1ElseV1beta1) {
   auto v1 = controller::cluster_resources(client);
   ASSERT_TRUE(v1) << v1.error().message;
   EXPECT_EQ(path_of(*v1, "ReferenceGrant"), "/apis/gateway.networking.k8s.io/v1/referencegrants");
-  EXPECT_EQ(v1->size(), 11u);  // GRPCRoute included: the double serves grpcroutes
+  EXPECT_EQ(v1->size(), 12u);  // GRPCRoute and TLSRoute included: the double serves both
 
   api.unserve("/apis/gateway.networking.k8s.io/v1/referencegrants");
   auto beta = controller::cluster_resources(client);

@@ -66,7 +66,7 @@ TEST(Install, RbacGrantsExactlyWhatTheClientRequests) {
     auto [group, resource] = group_resource(r.path);
     for (const char* verb : {"get", "list", "watch"}) used.insert({group, resource, verb});  // get: a 409's re-read
   }
-  for (const char* status : {"gatewayclasses/status", "gateways/status", "httproutes/status", "grpcroutes/status"})
+  for (const char* status : {"gatewayclasses/status", "gateways/status", "httproutes/status", "grpcroutes/status", "tlsroutes/status"})
     used.insert({"gateway.networking.k8s.io", status, "patch"});
   used.insert({"networking.k8s.io", "ingresses/status", "patch"});
   EXPECT_EQ(rules_of(find("rbac.yaml", "ClusterRole")), used);

@@ -73,7 +73,7 @@ std::optional<json::object> status_patch(const std::string& kind, const json::ob
   if (const auto* conds = status.if_contains("conditions"); conds && conds->is_array())
     status["conditions"] = stamp(conds->as_array(), array_in(current, "conditions"), now);
   stamp_entries(status, current, "listeners", same_listener, now);
-  if (kind == "HTTPRoute" || kind == "GRPCRoute") {
+  if (kind == "HTTPRoute" || kind == "GRPCRoute" || kind == "TLSRoute") {
     stamp_entries(status, current, "parents", same_parent, now);
     // Other controllers' entries stay, ahead of ours, in the order the object has them.
     json::array parents;

@@ -120,7 +120,7 @@ size_t StatusWriter::offer(const StatusItems& desired, const std::map<std::strin
     // A route no Gateway of ours takes any more still carries our parent entries: they go
     // (Gateway API, RouteParentStatus: a controller removes the entries it no longer owns).
     static const json::object kNoParents{{"parents", json::array{}}};
-    for (const std::string kind : {"HTTPRoute", "GRPCRoute"}) {
+    for (const std::string kind : {"HTTPRoute", "GRPCRoute", "TLSRoute"}) {
       const std::string prefix = kind + "/";
       for (auto it = observed.lower_bound(prefix); it != observed.end() && it->first.starts_with(prefix); ++it)
         if (!offered.count(it->first) && has_our_parent(it->second.status, options_.controller_name))

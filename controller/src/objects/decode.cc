@@ -324,6 +324,22 @@ GRPCRoute read_grpc_route(const Reader& r) {
   return route;
 }
 
+TLSRoute read_tls_route(const Reader& r) {
+  TLSRoute route;
+  route.meta = read_meta(r, true);
+  auto spec = r.object("spec");
+  if (!spec) return route;
+  route.parent_refs = read_parent_refs(*spec);
+  route.hostnames = spec->strings("hostnames");
+  spec->each("rules", [&](const Reader& rr) {
+    TLSRouteRule rule;
+    rule.name = rr.str("name");
+    rule.backend_refs = read_backend_refs(rr);
+    route.rules.push_back(std::move(rule));
+  });
+  return route;
+}
+
 ReferenceGrant read_reference_grant(const Reader& r) {
   ReferenceGrant g;
   g.meta = read_meta(r, true);
@@ -471,6 +487,7 @@ Result<std::optional<DecodedObject>> decode_object(const json::value& value, std
       else if (kind == "Gateway") object = read_gateway(r);
       else if (kind == "HTTPRoute") object = read_http_route(r);
       else if (kind == "GRPCRoute") object = read_grpc_route(r);
+      else if (kind == "TLSRoute") object = read_tls_route(r);
       else if (kind == "ReferenceGrant") object = read_reference_grant(r);
     } else if (group.empty() && api == "v1") {
       if (kind == "Namespace") object = Namespace{read_meta(r, false)};

@@ -57,6 +57,12 @@ Result<std::vector<KubeResource>> cluster_resources(KubeClient& client) {
   if (!grants.empty()) out.push_back({"ReferenceGrant", grants});
   // GRPCRoute is Standard since v1.1; a cluster with older CRDs has none to watch.
   if (has(*v1, "grpcroutes")) out.push_back({"GRPCRoute", std::string(kGateway) + "v1/grpcroutes"});
+  // TLSRoute: v1 since v1.5 (standard), else the experimental v1alpha2.
+  if (has(*v1, "tlsroutes")) {
+    out.push_back({"TLSRoute", std::string(kGateway) + "v1/tlsroutes"});
+  } else if (auto alpha = served(client, std::string(kGateway) + "v1alpha2"); alpha && has(*alpha, "tlsroutes")) {
+    out.push_back({"TLSRoute", std::string(kGateway) + "v1alpha2/tlsroutes"});
+  }
   return out;
 }
 

@@ -19,6 +19,7 @@ bool ObjectStore::upsert(Object object) {
         else if constexpr (std::is_same_v<T, Gateway>) return put(gateways, std::move(o));
         else if constexpr (std::is_same_v<T, HTTPRoute>) return put(http_routes, std::move(o));
         else if constexpr (std::is_same_v<T, GRPCRoute>) return put(grpc_routes, std::move(o));
+        else if constexpr (std::is_same_v<T, TLSRoute>) return put(tls_routes, std::move(o));
         else if constexpr (std::is_same_v<T, ReferenceGrant>) return put(reference_grants, std::move(o));
         else if constexpr (std::is_same_v<T, Service>) return put(services, std::move(o));
         else if constexpr (std::is_same_v<T, Secret>) return put(secrets, std::move(o));
@@ -35,6 +36,7 @@ bool ObjectStore::erase(std::string_view kind, const std::string& key) {
   if (kind == "Gateway") return gateways.erase(key) > 0;
   if (kind == "HTTPRoute") return http_routes.erase(key) > 0;
   if (kind == "GRPCRoute") return grpc_routes.erase(key) > 0;
+  if (kind == "TLSRoute") return tls_routes.erase(key) > 0;
   if (kind == "ReferenceGrant") return reference_grants.erase(key) > 0;
   if (kind == "Service") return services.erase(key) > 0;
   if (kind == "EndpointSlice") return endpoint_slices.erase(key) > 0;
@@ -60,6 +62,7 @@ void ObjectStore::complete_namespaces() {
   for (const auto& [k, v] : gateways) ensure(v.meta.ns);
   for (const auto& [k, v] : http_routes) ensure(v.meta.ns);
   for (const auto& [k, v] : grpc_routes) ensure(v.meta.ns);
+  for (const auto& [k, v] : tls_routes) ensure(v.meta.ns);
   for (const auto& [k, v] : reference_grants) ensure(v.meta.ns);
   for (const auto& [k, v] : services) ensure(v.meta.ns);
   for (const auto& [k, v] : endpoint_slices) ensure(v.meta.ns);

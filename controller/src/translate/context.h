@@ -83,6 +83,8 @@ void translate_http_routes(Context& ctx, StatusItems& out);
 void translate_http_route(Context& ctx, const HTTPRoute& route, RouteRecord& record);
 // GRPCRoutes, after the HTTPRoutes (grpcroute.cc).
 void translate_grpc_routes(Context& ctx, StatusItems& out);
+// TLSRoutes, on the TLS passthrough listeners (tlsroute.cc).
+void translate_tls_routes(Context& ctx, StatusItems& out);
 void write_gateway_status(const Context& ctx, json::array& out);
 // Ingresses of our IngressClass on the ingress listeners (ingress.cc); after the Gateways,
 // which keep an address and port both would bind.

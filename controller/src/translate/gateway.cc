@@ -41,7 +41,13 @@ std::string pool_address(const AddressPool& pool, const std::string& key, std::s
   return {};
 }
 
-bool supported_protocol(const std::string& p) { return p == "HTTP" || p == "HTTPS"; }
+bool supported_protocol(const std::string& p) { return p == "HTTP" || p == "HTTPS" || p == "TLS"; }
+
+// The route kinds a listener of this protocol serves.
+bool kind_fits(const std::string& protocol, const std::string& kind) {
+  if (protocol == "TLS") return kind == "TLSRoute";
+  return kind == "HTTPRoute" || kind == "GRPCRoute";
+}
 
 // GatewayTLSConfig.certificateRefs of an HTTPS listener: Secrets in the Gateway's namespace,
 // or in another one that a ReferenceGrant opens to Gateways of this namespace. The first
@@ -175,16 +181,21 @@ void translate_gateways(Context& ctx) {
       bool kinds_ok = true;
       if (l.allowed_routes.kinds) {
         for (const auto& k : *l.allowed_routes.kinds) {
-          if (k.group == kGatewayGroup && (k.kind == "HTTPRoute" || k.kind == "GRPCRoute")) ls.supported_kinds.push_back(k);
+          if (k.group == kGatewayGroup && kind_fits(l.protocol, k.kind)) ls.supported_kinds.push_back(k);
           else kinds_ok = false;
         }
+      } else if (l.protocol == "TLS") {
+        ls.supported_kinds.push_back({kGatewayGroup, "TLSRoute"});
       } else if (supported_protocol(l.protocol)) {
         ls.supported_kinds.push_back({kGatewayGroup, "HTTPRoute"});
         ls.supported_kinds.push_back({kGatewayGroup, "GRPCRoute"});
       }
       bool conflicted = seen[{l.port, l.hostname.value_or("")}] > 1;
       const bool https = l.protocol == "HTTPS";
-      bool protocol_ok = supported_protocol(l.protocol) && !(https && l.tls && l.tls->mode != "Terminate");
+      // TLS listeners pass TLS through (TLSRoute); terminating them is not built.
+      const bool passthrough = l.protocol == "TLS" && l.tls && l.tls->mode == "Passthrough";
+      bool protocol_ok = supported_protocol(l.protocol) && !(https && l.tls && l.tls->mode != "Terminate") &&
+                         (l.protocol != "TLS" || passthrough);
       bool port_ok = l.port >= 1 && l.port <= 65535;
       bool accepted = protocol_ok && port_ok && address_ok;
       std::vector<routing::TlsCertificate> certificates;
@@ -192,16 +203,21 @@ void translate_gateways(Context& ctx) {
       bool refs_ok = kinds_ok;
       if (!kinds_ok) {
         refs_reason = "InvalidRouteKinds";
-        refs_message = "only HTTPRoute and GRPCRoute of gateway.networking.k8s.io are supported on this listener";
+        refs_message = l.protocol == "TLS" ? "only TLSRoute of gateway.networking.k8s.io is supported on a TLS listener"
+                                           : "only HTTPRoute and GRPCRoute of gateway.networking.k8s.io are supported on "
+                                             "this listener";
       } else if (https && protocol_ok) {
         refs_ok = resolve_certificates(ctx, *gw, l, certificates, refs_reason, refs_message);
       }
 
       if (!protocol_ok)
         ls.conditions.push_back(condition("Accepted", false, "UnsupportedProtocol",
-                                          supported_protocol(l.protocol)
+                                          l.protocol == "TLS"
+                                              ? "a TLS listener needs tls.mode Passthrough (terminating TLS for "
+                                                "TLSRoutes is not supported)"
+                                          : supported_protocol(l.protocol)
                                               ? "tls.mode " + l.tls->mode + " does not terminate TLS; HTTPS needs Terminate"
-                                              : "protocol " + l.protocol + " is not supported yet; use HTTP or HTTPS",
+                                              : "protocol " + l.protocol + " is not supported; use HTTP, HTTPS or TLS",
                                           gen));
       else if (!port_ok)
         ls.conditions.push_back(condition("Accepted", false, "PortUnavailable", "port must be 1-65535", gen));
@@ -253,12 +269,14 @@ void translate_gateways(Context& ctx) {
             listener.address = state.address;
             listener.port = port;
             listener.tls = https;
+            listener.passthrough = passthrough;
             ctx.listeners.push_back(std::move(listener));
           }
           routing::Listener& listener = ctx.listeners[it->second];
-          if (listener.tls != https) {
-            // One port speaks TLS or it does not.
-            why = bind + " already serves " + (listener.tls ? "HTTPS" : "HTTP") + " for another listener";
+          if (listener.tls != https || listener.passthrough != passthrough) {
+            // One port terminates TLS, passes it through, or speaks plain HTTP.
+            why = bind + " already serves " + (listener.passthrough ? "TLS passthrough" : listener.tls ? "HTTPS" : "HTTP") +
+                  " for another listener";
             ls.conditions[conflicted_at] = condition("Conflicted", true, "ProtocolConflict", why, gen);
             ls.conditions.push_back(condition("Programmed", false, "Invalid", why, gen));
             ls.attachable = false;

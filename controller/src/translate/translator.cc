@@ -140,6 +140,7 @@ TranslateResult translate(const ObjectStore& store, const TranslateOptions& opti
   translate_gateways(ctx);
   translate_http_routes(ctx, routes);
   translate_grpc_routes(ctx, routes);
+  translate_tls_routes(ctx, routes);
   write_gateway_status(ctx, gateways);
   translate_ingresses(ctx, ingresses);
   place_vhosts(ctx);

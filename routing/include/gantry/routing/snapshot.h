@@ -130,6 +130,9 @@ struct Listener {
   std::string address;  // IP literal to bind ("0.0.0.0", "127.0.1.1", "::")
   uint16_t port = 0;    // the port to bind (after --port-map)
   bool tls = false;     // HTTPS: every scope has certificates
+  // TLS in Passthrough mode: nothing is terminated; the ClientHello's server name picks a
+  // scope and virtual host as a Host would, and its TLSRoute's backend gets the bytes.
+  bool passthrough = false;
   HostIndex scope_index;
   std::vector<ListenerScope> scopes;
   // Ingress HTTPS: certificates chosen by SNI per host instead of per scope; a name none

@@ -16,8 +16,8 @@
 
 namespace gantry::controller {
 
-using Object = std::variant<Namespace, GatewayClass, Gateway, HTTPRoute, GRPCRoute, ReferenceGrant, Service, EndpointSlice,
-                            Secret, Ingress, IngressClass>;
+using Object = std::variant<Namespace, GatewayClass, Gateway, HTTPRoute, GRPCRoute, TLSRoute, ReferenceGrant, Service,
+                            EndpointSlice, Secret, Ingress, IngressClass>;
 
 struct DecodedObject {
   Object object;

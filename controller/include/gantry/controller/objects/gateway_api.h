@@ -226,6 +226,20 @@ struct GRPCRoute {
   std::vector<GRPCRouteRule> rules;
 };
 
+// TLSRoute (gateway.networking.k8s.io/v1; v1alpha2 and v1alpha3 read the same): SNI
+// hostnames to backends, for TLS listeners in Passthrough mode.
+struct TLSRouteRule {
+  std::optional<std::string> name;
+  std::vector<BackendRef> backend_refs;
+};
+
+struct TLSRoute {
+  ObjectMeta meta;
+  std::vector<ParentRef> parent_refs;
+  std::vector<std::string> hostnames;
+  std::vector<TLSRouteRule> rules;
+};
+
 struct ReferenceGrantFrom {
   std::string group;
   std::string kind;

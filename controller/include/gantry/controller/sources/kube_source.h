@@ -52,7 +52,7 @@ class KubeSource : public Source {
   const std::map<std::string, Observed>& observed() const { return observed_; }
   // The kinds observed() holds: those whose status gantry writes.
   static bool observes(std::string_view kind) {
-    return kind == "GatewayClass" || kind == "Gateway" || kind == "HTTPRoute" || kind == "GRPCRoute" ||
+    return kind == "GatewayClass" || kind == "Gateway" || kind == "HTTPRoute" || kind == "GRPCRoute" || kind == "TLSRoute" ||
            kind == "Ingress";
   }
   uint64_t status_events() const { return status_events_.load(std::memory_order_relaxed); }

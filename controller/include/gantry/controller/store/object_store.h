@@ -15,6 +15,7 @@ struct ObjectStore {
   std::map<std::string, Gateway> gateways;
   std::map<std::string, HTTPRoute> http_routes;
   std::map<std::string, GRPCRoute> grpc_routes;
+  std::map<std::string, TLSRoute> tls_routes;
   std::map<std::string, ReferenceGrant> reference_grants;
   std::map<std::string, Service> services;
   std::map<std::string, EndpointSlice> endpoint_slices;

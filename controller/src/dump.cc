@@ -255,6 +255,11 @@ json::value snapshot_to_json(const routing::Snapshot& snapshot) {
         for (const auto& n : c.certificate.dns_names) names.push_back(json::string(n));
         certs.push_back(json::object{{"host", c.host}, {"dnsNames", std::move(names)}});
       }
+      if (!l.sni_passthrough.empty()) {
+        json::array pass;
+        for (const auto& p : l.sni_passthrough) pass.push_back(json::object{{"host", p.host}, {"cluster", s(p.cluster)}});
+        out["sslPassthrough"] = std::move(pass);
+      }
       if (l.tls) {
         out["sniCertificates"] = std::move(certs);
         out["otherNames"] = "self-signed fallback certificate";

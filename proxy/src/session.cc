@@ -117,8 +117,7 @@ awaitable<void> Session::run() {
   bool ok = true;
   if (!started_) {
     started_ = true;
-    if (passthrough_listener()) {
-      co_await pass_through();
+    if (co_await maybe_pass_through()) {
       close_plain();
       co_return;
     }

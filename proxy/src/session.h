@@ -8,6 +8,7 @@
 #include <string>
 
 #include "asio.h"
+#include "client_hello.h"
 #include "exchange.h"
 #include "maybe_tls_stream.h"
 #include "proxy_error.h"
@@ -96,10 +97,13 @@ class Session : public std::enable_shared_from_this<Session> {
   bool alpn_h2();
   awaitable<bool> h2c_preface();
   awaitable<bool> serve_one();
-  // TLS passthrough listeners (passthrough.cc): the ClientHello's server name picks the
-  // route, then the bytes are relayed unopened.
-  bool passthrough_listener();
-  awaitable<void> pass_through();
+  // TLS passthrough (passthrough.cc): on a passthrough listener, or for an Ingress
+  // ssl-passthrough host, the ClientHello's server name picks the backend and the bytes
+  // are relayed unopened; true when the connection was passed through (it is over).
+  awaitable<bool> maybe_pass_through();
+  awaitable<ClientHello> peek_client_hello(std::string& bytes);
+  awaitable<void> pass_through(const PinnedSnapshot& pinned, const routing::Listener& listener, bool hello_ok,
+                               std::string_view sni, const routing::SniPassthrough* ingress_host);
   // No keep-alive from here on: the worker drains or the listener was removed.
   bool closing() const { return retired_ || worker_.draining(); }
   // What the route decided for the request being served; the pinned snapshot keeps it alive.

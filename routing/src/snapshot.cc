@@ -49,6 +49,9 @@ void index_listener(Listener& listener) {
   listener.sni_index = HostIndex(WildcardDepth::OneLabel);
   for (uint32_t i = 0; i < listener.sni_certificates.size(); ++i)
     listener.sni_index.add(listener.sni_certificates[i].host, i);
+  listener.passthrough_index = HostIndex(WildcardDepth::OneLabel);
+  for (uint32_t i = 0; i < listener.sni_passthrough.size(); ++i)
+    listener.passthrough_index.add(listener.sni_passthrough[i].host, i);
   for (uint32_t s = 0; s < listener.scopes.size(); ++s) listener.scope_index.add(listener.scopes[s].hostname, s);
 }
 

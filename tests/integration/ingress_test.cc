@@ -68,6 +68,8 @@ class IngressTest : public ::testing::Test {
     m += service_manifest("grpcbe", {grpc_echo_->h2c_port});
     m += ingress("to-grpc", "nginx.ingress.kubernetes.io/backend-protocol: GRPC",
                  "  rules:\n" + rule("grpc.example.com", {"Prefix / grpcbe"}));
+    m += ingress("passed", "nginx.ingress.kubernetes.io/ssl-passthrough: \"true\"",
+                 "  rules:\n" + rule("pass.example.com", {"Prefix / securebe"}));
     m += ingress("to-grpcs", "nginx.ingress.kubernetes.io/backend-protocol: GRPCS",
                  "  rules:\n" + rule("grpcs.example.com", {"Prefix / securebe"}));
     m += ingress("to-tls", "nginx.ingress.kubernetes.io/backend-protocol: HTTPS",
@@ -318,6 +320,22 @@ TEST_F(IngressTest, BackendProtocolGrpcSpeaksH2cAndGrpcsNeedsH2ByAlpn) {
   auto s = curl(http_, "grpcs.example.com", "/", "--max-time 5 -w '\\n%{http_code}'");
   EXPECT_EQ(s.out.substr(s.out.rfind('\n') + 1), "502") << s.out;
   EXPECT_NE(s.out.find("Protocol not available"), std::string::npos) << s.out;
+}
+
+TEST_F(IngressTest, SslPassthroughHandsTheHostsTlsToItsBackendUnopened) {
+  auto subject = [](const std::string& name) {
+    return run("echo | timeout 10 openssl s_client -connect 127.0.0.1:" + std::to_string(https_) + " -servername " +
+               name + " 2>/dev/null | openssl x509 -noout -subject 2>/dev/null")
+        .out;
+  };
+  // The backend's own certificate for the passed-through host, Gantry's for the others.
+  EXPECT_NE(subject("pass.example.com").find("CN = backend"), std::string::npos);
+  EXPECT_NE(subject("secure.example.com").find("CN = secure"), std::string::npos);
+  auto r = run("curl -s --max-time 10 -k --resolve pass.example.com:" + std::to_string(https_) +
+               ":127.0.0.1 https://pass.example.com:" + std::to_string(https_) + "/inside");
+  EXPECT_NE(r.out.find("\"pod\":\"secure-be-1-a\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"tlsServerName\":\"pass.example.com\""), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("X-Forwarded-For"), std::string::npos) << r.out;  // never opened
 }
 
 TEST_F(IngressTest, SourceRangesAndRefusedSnippets) {

@@ -276,8 +276,11 @@ MigrateResult migrate_ingresses(const ObjectStore& store, const TranslateOptions
     if (!ingress_is_ours(store, translate_options, ing)) continue;
     ours[ing.meta.ns + "/" + ing.meta.name] = &ing;
     std::vector<AnnotationNote> notes;
-    parse_ingress_annotations(ing.meta.annotations, notes);
+    const IngressAnnotations a = parse_ingress_annotations(ing.meta.annotations, notes);
     for (const auto& n : notes) w.note(ing, n.annotation + ": " + n.message);
+    if (a.ssl_passthrough)
+      w.note(ing, "ssl-passthrough is a Gateway listener with protocol TLS and tls.mode Passthrough and a TLSRoute "
+                  "per host (not written here)");
     for (const auto& t : ing.tls)
       for (const auto& h : t.hosts) tls_hosts.emplace(lower(h), std::make_pair(ing.meta.ns, t.secret_name));
   }

@@ -290,6 +290,26 @@ void translate_ingresses(Context& ctx, json::array& out) {
     }
   }
 
+  // ssl-passthrough (ingress-nginx): a host's TLS connections go unopened to the backend
+  // of its rule's first path; its paths mean nothing there, as no request is read.
+  std::vector<routing::SniPassthrough> passthrough;
+  std::set<std::string> passed;
+  for (OurIngress& o : ours) {
+    if (o.annotations.canary || !o.annotations.ssl_passthrough) continue;
+    for (const IngressRule& rule : o.ingress->rules) {
+      const std::string host = lower(rule.host);
+      if (host.empty()) {
+        o.warn("PassthroughWithoutHost", "ssl-passthrough needs a rule host: the server name picks the backend");
+        continue;
+      }
+      if (rule.paths.empty() || !passed.insert(host).second) continue;
+      if (rule.paths.size() > 1)
+        o.warn("PassthroughPaths", "host " + host + ": with ssl-passthrough only the first path's backend is used " +
+                                       "(no request is read on port 443)");
+      if (auto cluster = backend_cluster(o, rule.paths.front().backend)) passthrough.push_back({host, *cluster});
+    }
+  }
+
   std::vector<routing::SniCertificate> certificates;
   resolve_ingress_tls(ctx, ours, hosts, certificates);
 
@@ -310,7 +330,10 @@ void translate_ingresses(Context& ctx, json::array& out) {
     }
     if (!status_address) status_address = bind->address;
     emit_ingress_routes(ctx, hosts, https, *scope);
-    if (https) ctx.listeners.back().sni_certificates = certificates;
+    if (https) {
+      ctx.listeners.back().sni_certificates = certificates;
+      ctx.listeners.back().sni_passthrough = passthrough;
+    }
   }
 
   const auto published = published_addresses(ctx);

@@ -143,6 +143,7 @@ IngressAnnotations parse_ingress_annotations(const std::map<std::string, std::st
   flag("force-ssl-redirect", a.force_ssl_redirect);
   flag("preserve-trailing-slash", a.preserve_trailing_slash);
   flag("from-to-www-redirect", a.from_to_www);
+  flag("ssl-passthrough", a.ssl_passthrough);
 
   // A temporal redirect is looked at first, as ingress-nginx's redirect parser does.
   auto redirect = [&](const std::string& name, unsigned fallback_code, unsigned max_code) -> bool {

@@ -42,6 +42,7 @@ struct IngressAnnotations {
   bool preserve_trailing_slash = false;
   routing::Boxed<routing::Redirect> redirect;  // permanent-redirect or temporal-redirect
   bool from_to_www = false;
+  bool ssl_passthrough = false;  // the host's TLS goes to the backend unopened
   // upstream
   bool backend_https = false;
   bool backend_h2 = false;  // GRPC, GRPCS

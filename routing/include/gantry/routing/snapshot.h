@@ -125,6 +125,12 @@ struct SniCertificate {
   TlsCertificate certificate;
 };
 
+// An Ingress host with ssl-passthrough: its TLS connections go unopened to `cluster`.
+struct SniPassthrough {
+  std::string host;  // "app.example.com" or "*.example.com" (one label)
+  uint32_t cluster = kInvalidCluster;
+};
+
 struct Listener {
   std::string name;     // "address:port" as bound
   std::string address;  // IP literal to bind ("0.0.0.0", "127.0.1.1", "::")
@@ -140,6 +146,10 @@ struct Listener {
   bool ingress = false;
   std::vector<SniCertificate> sni_certificates;
   HostIndex sni_index{WildcardDepth::OneLabel};  // built by finalize
+  // Ingress HTTPS: hosts whose connections are passed through (chosen by the ClientHello's
+  // server name before any handshake); the rest are terminated as above.
+  std::vector<SniPassthrough> sni_passthrough;
+  HostIndex passthrough_index{WildcardDepth::OneLabel};  // built by finalize
 };
 
 using Listeners = std::vector<Listener>;

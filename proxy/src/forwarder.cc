@@ -67,9 +67,9 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   prepare_upstream_request(req, client_ip_, stream_.is_tls(), upgrade);
   apply_request_filters(route, plan.backend_filters, req);
   std::vector<MirrorCopy> mirrors;
-  if (!route.filters.mirrors.empty()) collect_mirrors(*worker_.pinned()->snapshot, route.filters.mirrors, original_target, mirrors);
+  if (!route.filters.mirrors.empty()) collect_mirrors(*worker_.pinned()->snapshot, route.filters.mirrors, original_target, req, mirrors);
   if (plan.backend_filters && !plan.backend_filters->mirrors.empty())
-    collect_mirrors(*worker_.pinned()->snapshot, plan.backend_filters->mirrors, req.target(), mirrors);
+    collect_mirrors(*worker_.pinned()->snapshot, plan.backend_filters->mirrors, req.target(), req, mirrors);
   std::optional<BodyTap> mirror_body;
   if (!mirrors.empty()) {
     if (has_body) mirror_body.emplace().limit = opt.mirror_body_limit;

@@ -105,8 +105,19 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   awaitable<void> serve(StreamPtr st, std::shared_ptr<H2Connection> self);
   awaitable<void> forward(H2Stream& st, Request& req, const ExchangePlan& plan, bool has_body);
   // To a backend that speaks HTTP/2: both directions at once on one upstream stream.
+  // A stream's RequestMirror copies and its body's tap, launched when the body has passed.
+  struct Mirrors {
+    std::vector<Session::MirrorCopy> copies;
+    std::optional<BodyTap> tap;
+    void take(Session& s, const char* data, size_t n, bool last) {
+      if (copies.empty() || !tap) return;
+      if (n) tap->take(data, n);
+      if (last) s.launch_mirrors(copies, &*tap);
+    }
+  };
   awaitable<void> forward_h2(H2Stream& st, Request& req, const ExchangePlan& plan, const routing::Endpoint& ep,
-                             const PoolKey& pk, const UpstreamTimeouts& limits, bool has_body, std::string_view origin);
+                             const PoolKey& pk, const UpstreamTimeouts& limits, bool has_body, std::string_view origin,
+                             Mirrors& mirrors);
   // The response head as HTTP/2 fields: names lowercased, no connection-specific ones.
   void submit_head(H2Stream& st, const Response& res, bool with_body);
   // Waits until the stream's coroutine is notified (bytes, room, a reset).
@@ -632,6 +643,16 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
   }
   prepare_upstream_request(req, s_.client_ip_, s_.stream_.is_tls(), false);
   apply_request_filters(route, plan.backend_filters, req);
+  // RequestMirror: copies as for HTTP/1.1 (mirror.cc), sent once the body has passed.
+  Mirrors mirrors;
+  if (!route.filters.mirrors.empty())
+    s_.collect_mirrors(*s_.worker_.pinned()->snapshot, route.filters.mirrors, st.path, req, mirrors.copies);
+  if (plan.backend_filters && !plan.backend_filters->mirrors.empty())
+    s_.collect_mirrors(*s_.worker_.pinned()->snapshot, plan.backend_filters->mirrors, req.target(), req, mirrors.copies);
+  if (!mirrors.copies.empty()) {
+    if (has_body) mirrors.tap.emplace().limit = opt.mirror_body_limit;
+    else s_.launch_mirrors(mirrors.copies, nullptr);
+  }
   // HTTP/2 frames the body itself; HTTP/1.1 needs a length or chunks.
   if (has_body && !declared) req.chunked(true);
   const OutFraming framing{has_body && !declared};
@@ -654,7 +675,7 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
   EndpointState* pool_state = pk.connections;
   if (s_.worker_.access_log_on()) st.log.upstream = key;
   if (route.upstream_h2 || (plan.cluster && plan.cluster->protocol == routing::UpstreamProtocol::H2c)) {
-    co_await forward_h2(st, req, plan, ep, pk, limits, has_body, origin);
+    co_await forward_h2(st, req, plan, ep, pk, limits, has_body, origin, mirrors);
     co_return;
   }
   auto failed = [&] {
@@ -735,6 +756,7 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
       sent_body = sent_body || !chunk.empty();
       consume(st, chunk.size());
       body_sent_whole = !has_body || last;
+      mirrors.take(s_, chunk.data(), chunk.size(), has_body && last);
     }
     error_code rec;
     for (;;) {
@@ -837,7 +859,7 @@ void H2Connection::submit_head(H2Stream& st, const Response& res, bool with_body
 
 awaitable<void> H2Connection::forward_h2(H2Stream& st, Request& req, const ExchangePlan& plan,
                                          const routing::Endpoint& ep, const PoolKey& pk, const UpstreamTimeouts& limits,
-                                         bool has_body, std::string_view origin) {
+                                         bool has_body, std::string_view origin, Mirrors& mirrors) {
   const ProxyOptions& opt = s_.worker_.options();
   const routing::Route& route = *plan.route;
   const bool is_head = req.method() == http::verb::head;
@@ -888,12 +910,14 @@ awaitable<void> H2Connection::forward_h2(H2Stream& st, Request& req, const Excha
       const size_t n = st.body.size();
       call.send(st.body.data(), n, st.ended, &st.trailers);
       request_done = st.ended;
+      mirrors.take(s_, st.body.data(), n, request_done);
       st.body.clear();
       consume(st, n);
       moved = true;
     } else if (!request_done && st.ended && st.body.empty()) {
       call.send(nullptr, 0, true, &st.trailers);
       request_done = true;
+      mirrors.take(s_, nullptr, 0, true);
     }
     // Response: the head once, then the body as the client's window and queue allow.
     if (!head_sent && call.head_done) {

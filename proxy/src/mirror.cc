@@ -34,8 +34,7 @@ awaitable<void> send_copy(asio::io_context& ioc, routing::Endpoint endpoint,
 }  // namespace
 
 void Session::collect_mirrors(const routing::Snapshot& snapshot, const std::vector<routing::Mirror>& mirrors,
-                              std::string_view original_target, std::vector<MirrorCopy>& out) {
-  const Request& req = parser()->get();
+                              std::string_view original_target, const Request& req, std::vector<MirrorCopy>& out) {
   for (const routing::Mirror& m : mirrors) {
     if (m.numerator < m.denominator && worker_.random() % m.denominator >= m.numerator) continue;
     if (m.cluster >= snapshot.clusters.size()) continue;

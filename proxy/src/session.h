@@ -146,8 +146,9 @@ class Session : public std::enable_shared_from_this<Session> {
     bool body = true;
   };
   // `original_target`: the request target before any rewrite ($request_uri).
+  // `req`: the request as it goes upstream (an HTTP/1.1 request's, an HTTP/2 stream's).
   void collect_mirrors(const routing::Snapshot& snapshot, const std::vector<routing::Mirror>& mirrors,
-                       std::string_view original_target, std::vector<MirrorCopy>& out);
+                       std::string_view original_target, const Request& req, std::vector<MirrorCopy>& out);
   // Sends the copies, with `body` when the request had one; empties `copies`.
   void launch_mirrors(std::vector<MirrorCopy>& copies, const BodyTap* body);
   awaitable<bool> send_error(ProxyError error, std::string_view detail);

@@ -110,6 +110,19 @@ TEST_F(MirrorTest, BodyIsCopiedWhole) {
   }
 }
 
+// An HTTP/2 stream is one exchange like any: its copy goes too, with its body once the
+// last DATA frame has passed to the primary.
+TEST_F(MirrorTest, Http2StreamsAreCopiedWithTheirBodies) {
+  auto get = curl(gantry_->port, "copy.example.com", "/h2-no-body", "--http2-prior-knowledge");
+  EXPECT_NE(get.out.find("primary-1-a"), std::string::npos) << get.out;
+  EXPECT_TRUE(copy_logged("Echoing back request made to /h2-no-body "));
+  const std::string cut = (dir_->path() / "body-h2").string();
+  run("head -c 50000 " + body_file_.string() + " > " + cut);
+  auto post = curl(gantry_->port, "copy.example.com", "/h2-body", "--http2-prior-knowledge --data-binary @" + cut);
+  EXPECT_NE(post.out.find("\"bodyBytes\":50000"), std::string::npos) << post.out;
+  EXPECT_TRUE(copy_logged(body_line("/h2-body", 50'000))) << read_file(dir_->path() / "echo-copy-1-a.log");
+}
+
 TEST_F(MirrorTest, BodyOverTheBoundIsNotMirroredButServed) {
   auto primary = json::parse(upload("copy.example.com", "/too-big", kLimit + 1, false)).as_object();
   EXPECT_EQ(primary.at("bodyBytes").to_number<uint64_t>(), kLimit + 1);

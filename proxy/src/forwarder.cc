@@ -13,6 +13,7 @@
 #include "head_writer.h"
 #include "header_rewrite.h"
 #include "relay.h"
+#include "retry_budget.h"
 #include "upstream_timeouts.h"
 #include "session.h"
 
@@ -165,12 +166,12 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
   const OutFraming request_framing{req.chunked()};
   UpstreamPtr conn;
   std::optional<ResponseParser> rp;
-  uint32_t retries_left = body_whole ? route.retry.attempts : 0;
+  RetryBudget retries(route.retry, body_whole, request_deadline);
 
   // A retry happens only while the request is still whole (no body was consumed): on a
   // pooled connection that turns out dead (once, not counted), or as the route's retry
   // policy allows, on a connection error or a listed status.
-  bool timed_out = false;  // timeouts.request ran out between tries
+  bool& timed_out = retries.timed_out;  // timeouts.request ran out between tries
   auto may_retry = [&](bool stale) -> awaitable<bool> {
     // A dead pooled connection gets one free retry, unless the route counts retries: a
     // backend that resets connections on purpose must not earn extra tries.
@@ -178,18 +179,11 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
       fresh_only = true;
       co_return true;
     }
-    if (retries_left == 0) co_return false;
-    const std::chrono::milliseconds wait{
-        routing::retry_backoff_ms(route.retry, route.retry.attempts - retries_left, worker_.random())};
-    // A retry that could only start after timeouts.request is not made.
-    if (request_deadline != Clock::time_point::max() && Clock::now() + wait >= request_deadline) {
-      timed_out = true;
-      co_return false;
-    }
-    --retries_left;
+    const std::optional<std::chrono::milliseconds> wait = retries.take(worker_.random());
+    if (!wait) co_return false;
     fresh_only = true;
-    if (wait.count() > 0) {
-      Timer t(worker_.ioc(), wait);
+    if (wait->count() > 0) {
+      Timer t(worker_.ioc(), *wait);
       co_await t.async_wait(use_nothrow);
     }
     co_return true;
@@ -314,8 +308,7 @@ awaitable<bool> Session::forward(const routing::Endpoint& endpoint, const Plan& 
     // 500 is the application's own answer and says nothing of the endpoint.
     if (status == 502 || status == 503 || status == 504) failed();
     else pool.record_success(*health, answered);
-    if (retries_left > 0 &&
-        std::find(route.retry.codes.begin(), route.retry.codes.end(), status) != route.retry.codes.end()) {
+    if (retries.listed(status)) {
       if (co_await may_retry(false)) continue;  // the connection is dropped with its unread body
       if (timed_out) co_return co_await send_error(ProxyError::UpstreamTimeout, "timeouts.request ran out");
     }

@@ -17,6 +17,7 @@
 #include "header_rewrite.h"
 #include "relay.h"
 #include "request_rules.h"
+#include "retry_budget.h"
 #include "session.h"
 #include "upstream_timeouts.h"
 
@@ -122,6 +123,8 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   void submit_head(H2Stream& st, const Response& res, bool with_body);
   // Waits until the stream's coroutine is notified (bytes, room, a reset).
   awaitable<void> wait(H2Stream& st);
+  // The same, or until `deadline`: false then.
+  awaitable<bool> wait(H2Stream& st, Clock::time_point deadline);
   void respond(H2Stream& st, unsigned status, std::vector<nghttp2_nv> fields, std::string body);
   void respond_error(H2Stream& st, ProxyError error, std::string_view detail);
   void reset(H2Stream& st, uint32_t code);
@@ -391,6 +394,13 @@ void H2Connection::maybe_wake_reader() {
 awaitable<void> H2Connection::wait(H2Stream& st) {
   st.wake.expires_at(Clock::time_point::max());
   co_await st.wake.async_wait(use_nothrow);
+}
+
+awaitable<bool> H2Connection::wait(H2Stream& st, Clock::time_point deadline) {
+  if (Clock::now() >= deadline) co_return false;
+  st.wake.expires_at(deadline);
+  auto [ec] = co_await st.wake.async_wait(use_nothrow);
+  co_return ec == asio::error::operation_aborted || Clock::now() < deadline;
 }
 
 void H2Connection::consume(H2Stream& st, size_t n) {
@@ -689,8 +699,34 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
   UpstreamPtr conn;
   std::optional<ResponseParser> rp;
   // A pooled connection that turns out dead before any answer gets one fresh try, when no
-  // body byte was taken from the client yet.
-  for (bool fresh_only = false;; fresh_only = true) {
+  // body byte was taken from the client yet. The route's retry policy applies while the
+  // request is whole: no body, or all of it arrived before the first try (kept to resend).
+  // As for HTTP/1.1 (--request-buffer), a body that fits (and fits the stream's window)
+  // is received whole before the first try, so that a try can be made again.
+  if (has_body && !st.ended && opt.request_buffer > 0 && (!declared || *declared <= opt.request_buffer)) {
+    const size_t room = std::min<size_t>(opt.request_buffer, kStreamWindow);
+    const auto until = Clock::now() + opt.body_timeout;
+    while (!st.ended && !st.closed && st.body.size() < room)
+      if (!co_await wait(st, until)) {
+        respond_error(st, ProxyError::RequestTimeout, "the request body stalled");
+        co_return;
+      }
+    if (st.closed) co_return;
+  }
+  const bool whole = !has_body || st.ended;
+  RetryBudget retries(route.retry, whole, request_deadline);
+  std::string resend;
+  auto may_retry = [&]() -> awaitable<bool> {
+    const std::optional<std::chrono::milliseconds> wait = retries.take(s_.worker_.random());
+    if (!wait) co_return false;
+    ++st.log.retries;
+    if (wait->count() > 0) {
+      Timer t(s_.worker_.ioc(), *wait);
+      co_await t.async_wait(use_nothrow);
+    }
+    co_return !st.closed;
+  };
+  for (bool fresh_only = false, first_try = true;; fresh_only = true, first_try = false) {
     bool reused = false;
     conn.reset();
     if (!fresh_only) conn = pool.acquire(*pool_state, started);
@@ -712,8 +748,12 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
       if (ec) {
         if (st.log.backend_stats) st.log.backend_stats->connect_failures.add();
         failed();
-        const std::string detail = "connect to " + std::string(key) + ": " + ec.message();
-        respond_error(st, ec == beast::error::timeout ? ProxyError::UpstreamTimeout : ProxyError::UpstreamBroken, detail);
+        if (co_await may_retry()) continue;
+        if (st.closed) co_return;
+        const std::string detail = retries.timed_out ? "timeouts.request ran out" : "connect to " + std::string(key) + ": " + ec.message();
+        respond_error(st, ec == beast::error::timeout || retries.timed_out ? ProxyError::UpstreamTimeout
+                                                                           : ProxyError::UpstreamBroken,
+                      detail);
         co_return;
       }
     }
@@ -729,8 +769,14 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
         if (st.closed) co_return;
         continue;
       }
-      std::string chunk = std::move(st.body);
-      st.body.clear();
+      std::string chunk;
+      if (first_try) {
+        chunk = std::move(st.body);
+        st.body.clear();
+        if (first_write && retries.left() > 0) resend = chunk;
+      } else if (first_write) {
+        chunk = resend;  // the whole body again
+      }
       const bool last = has_body && st.ended;
       sent += chunk.size();
       if (limit && sent > limit) {
@@ -752,9 +798,11 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
           co_return;
         }
       }
-      st.log.bytes_in += chunk.size();
+      if (first_try) {
+        st.log.bytes_in += chunk.size();
+        consume(st, chunk.size());
+      }
       sent_body = sent_body || !chunk.empty();
-      consume(st, chunk.size());
       body_sent_whole = !has_body || last;
       mirrors.take(s_, chunk.data(), chunk.size(), has_body && last);
     }
@@ -776,7 +824,9 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
                                     rec == asio::error::connection_reset || rec == http::error::partial_message);
       if (stale && !sent_body && !has_body) continue;
       if (!stale) failed();
-      if (rec == beast::error::timeout || Clock::now() >= request_deadline) {
+      if (Clock::now() < request_deadline && co_await may_retry()) continue;
+      if (st.closed) co_return;
+      if (rec == beast::error::timeout || Clock::now() >= request_deadline || retries.timed_out) {
         respond_error(st, ProxyError::UpstreamTimeout, Clock::now() >= request_deadline ? "timeouts.request ran out" : "");
         co_return;
       }
@@ -786,6 +836,18 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
     }
     const auto answered = Clock::now();
     st.log.upstream_us = std::chrono::duration_cast<std::chrono::microseconds>(answered - sent_at).count();
+    // A listed status: the connection goes with its unread body, and the request again.
+    if (const unsigned got = rp->get().result_int(); retries.listed(got)) {
+      if (co_await may_retry()) {
+        if (got == 502 || got == 503 || got == 504) failed();
+        continue;
+      }
+      if (st.closed) co_return;
+      if (retries.timed_out) {
+        respond_error(st, ProxyError::UpstreamTimeout, "timeouts.request ran out");
+        co_return;
+      }
+    }
     break;
   }
   Response& res = rp->get();

@@ -32,6 +32,10 @@ class H2UpstreamTest : public ::testing::Test {
                         "  - timeouts: {request: 500ms}\n    backendRefs: [{name: h2, port: 8080}]\n");
     m += route_manifest("h1only", "h1only.example", "  - backendRefs: [{name: h1only, port: 8080}]\n");
     m += route_manifest("dead", "dead.example", "  - backendRefs: [{name: dead, port: 8080}]\n");
+    // HTTP/2 clients to an HTTP/1.1 backend with the route's retry policy.
+    m += service_manifest("plain", {echo_->port});
+    m += route_manifest("retry", "retry.example",
+                        "  - retry: {attempts: 2, codes: [500]}\n    backendRefs: [{name: plain, port: 8080}]\n");
     write_file(manifests / "all.yaml", m);
     // One worker: every request of a test meets the same upstream connections.
     gantry_ = new Gantry(manifests, {"--workers", "1"});
@@ -179,6 +183,24 @@ TEST_F(H2UpstreamTest, ALateAnswerIs504AndTheStreamIsCancelled) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(2500));
   // The connection those streams were on still serves.
   EXPECT_EQ(curl_status(gantry_->port, "h2.example", "/after"), 200);
+}
+
+TEST_F(H2UpstreamTest, AnHttp2StreamFollowsTheRoutesRetryPolicy) {
+  auto h2 = [&](const std::string& path, const std::string& extra = "") {
+    auto r = run("curl -s --max-time 10 --http2-prior-knowledge -H 'Host: retry.example' " + extra +
+                 " -w '\\n%{http_code}' '" + url(path) + "'");
+    return status_of(r.out);
+  };
+  // Two listed statuses, then an answer: within attempts 2.
+  EXPECT_EQ(h2("/retry/a?uuid=h2-codes&succeedAfter=2&responseCode=500"), "200");
+  // Two reset connections, then an answer; with a body that had all arrived.
+  EXPECT_EQ(h2("/retry/b?uuid=h2-resets&succeedAfter=2", "--data-binary abc"), "200");
+  // Three failures are one too many: the last 500 is the answer.
+  EXPECT_EQ(h2("/retry/c?uuid=h2-many&succeedAfter=3&responseCode=500"), "500");
+  // 2 + 2 + 2 tries beyond the first, counted for the route.
+  const uint64_t retried = gantry_->metric("gantry_route_retries_total");
+  EXPECT_NE(retried, ~0ull);
+  EXPECT_GE(retried, 6u);
 }
 
 TEST_F(H2UpstreamTest, HeadAnd204HaveNoBody) {

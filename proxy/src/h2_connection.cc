@@ -58,16 +58,11 @@ struct H2Stream {
   bool done = false;        // the exchange is over: body bytes still arriving are dropped
   bool closed = false;      // nghttp2 closed the stream (done, or reset by either side)
   std::string body;         // request bytes received and not yet sent upstream
-  // The response: what is queued for nghttp2's DATA frames.
-  std::string out;
-  size_t out_at = 0;
-  bool out_done = false;
-  bool deferred = false;    // the data source said "later": resume it when bytes come
+  H2Outbox out;             // the response's body and trailers, for nghttp2's DATA frames
   Timer wake;               // the stream's coroutine waits here for body bytes or room
   UpstreamConnection* upstream = nullptr;  // cancelled when the client resets the stream
   H2Call* call = nullptr;   // an HTTP/2 backend's stream: woken with the stream's news
   H2FieldList trailers;     // the request's, passed on to an HTTP/2 backend
-  H2FieldList out_trailers; // the response's, after its last DATA
   HeaderArena arena;        // the upstream request's and response's fields
   RequestLog log;
   void notify() {
@@ -277,29 +272,9 @@ ssize_t H2Connection::read_body(nghttp2_session*, int32_t stream_id, uint8_t* bu
   auto* c = static_cast<H2Connection*>(user);
   H2Stream* st = c->stream_of(stream_id);
   if (!st) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-  const size_t left = st->out.size() - st->out_at;
-  const size_t n = std::min(length, left);
-  std::memcpy(buf, st->out.data() + st->out_at, n);
-  st->out_at += n;
-  if (st->out_at == st->out.size()) {
-    st->out.clear();
-    st->out_at = 0;
-  }
-  if (n == left && st->out_done) {
-    *flags |= NGHTTP2_DATA_FLAG_EOF;
-    if (!st->out_trailers.empty()) {
-      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-      std::vector<nghttp2_nv> t;
-      t.reserve(st->out_trailers.size());
-      for (const auto& [tn, tv] : st->out_trailers) t.push_back(nv(tn, tv));
-      nghttp2_submit_trailer(c->ng_, stream_id, t.data(), t.size());
-    }
-  } else if (n == 0) {
-    st->deferred = true;
-    return NGHTTP2_ERR_DEFERRED;
-  }
-  if (left - n < kResponseHighWater) st->notify();  // room for the upstream's next bytes
-  return static_cast<ssize_t>(n);
+  const ssize_t n = st->out.read(c->ng_, stream_id, buf, length, flags);
+  if (n >= 0 && st->out.queued() < kResponseHighWater) st->notify();  // room for the upstream's next bytes
+  return n;
 }
 
 bool H2Connection::start() {
@@ -427,9 +402,9 @@ void H2Connection::respond(H2Stream& st, unsigned status, std::vector<nghttp2_nv
   if (body.empty() || head) {
     nghttp2_submit_response(ng_, st.id, fields.data(), fields.size(), nullptr);
   } else {
-    st.out = std::move(body);
-    st.out_at = 0;
-    st.out_done = true;
+    st.out.data = std::move(body);
+    st.out.at = 0;
+    st.out.done = true;
     nghttp2_data_provider provider{};
     provider.read_callback = read_body;
     nghttp2_submit_response(ng_, st.id, fields.data(), fields.size(), &provider);
@@ -454,11 +429,11 @@ void H2Connection::respond_error(H2Stream& st, ProxyError error, std::string_vie
 
 void H2Connection::queue_body(H2Stream& st, const char* data, size_t n, bool last) {
   if (st.closed || broken_) return;
-  st.out.append(data, n);
+  st.out.data.append(data, n);
   st.log.bytes_out += n;
-  if (last) st.out_done = true;
-  if (st.deferred) {
-    st.deferred = false;
+  if (last) st.out.done = true;
+  if (st.out.deferred) {
+    st.out.deferred = false;
     nghttp2_session_resume_data(ng_, st.id);
   }
   kick();
@@ -878,7 +853,7 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
       ~GiveBack() { w.give_relay_buffer(std::move(b)); }
     } give_back{s_.worker_, relay};
     for (;;) {
-      while (st.out.size() - st.out_at >= kResponseHighWater && !st.closed) co_await wait(st);
+      while (st.out.queued() >= kResponseHighWater && !st.closed) co_await wait(st);
       if (st.closed) co_return;
       body.data = buf;
       body.size = opt.relay_buffer;
@@ -998,9 +973,9 @@ awaitable<void> H2Connection::forward_h2(H2Stream& st, Request& req, const Excha
       moved = true;
       if (bodyless || is_head) break;
     }
-    if (head_sent && (!call.body.empty() || call.ended) && st.out.size() - st.out_at < kResponseHighWater) {
+    if (head_sent && (!call.body.empty() || call.ended) && st.out.queued() < kResponseHighWater) {
       const size_t n = call.body.size();
-      if (call.ended) st.out_trailers = std::move(call.trailers);
+      if (call.ended) st.out.trailers = std::move(call.trailers);
       queue_body(st, call.body.data(), n, call.ended);
       call.body.clear();
       call.consume(n);
@@ -1024,7 +999,7 @@ awaitable<void> H2Connection::forward_h2(H2Stream& st, Request& req, const Excha
     }
     // Waiting: for the backend's head within timeouts.request and the read timeout, for
     // its next bytes within the read timeout.
-    const bool client_slow = head_sent && st.out.size() - st.out_at >= kResponseHighWater;
+    const bool client_slow = head_sent && st.out.queued() >= kResponseHighWater;
     Clock::time_point deadline = progress + (client_slow ? opt.write_timeout : limits.bounded(limits.read));
     if (!head_sent) deadline = std::min(deadline, limits.request_deadline);
     if (!co_await call.wait(deadline)) {

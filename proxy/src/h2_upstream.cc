@@ -98,8 +98,8 @@ class H2UpstreamConnection : public std::enable_shared_from_this<H2UpstreamConne
   }
 
   void resume(H2Call& call) {
-    if (call.deferred_ && !call.closed_ && state_ == State::Ready) {
-      call.deferred_ = false;
+    if (call.out_.deferred && !call.closed_ && state_ == State::Ready) {
+      call.out_.deferred = false;
       nghttp2_session_resume_data(ng_, call.id_);
     }
     kick();
@@ -237,28 +237,9 @@ class H2UpstreamConnection : public std::enable_shared_from_this<H2UpstreamConne
                                    nghttp2_data_source*, void*) {
     H2Call* c = call_of(ng, id);
     if (!c) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    const size_t left = c->out_.size() - c->out_at_;
-    const size_t n = std::min(length, left);
-    std::memcpy(buf, c->out_.data() + c->out_at_, n);
-    c->out_at_ += n;
-    if (c->out_at_ == c->out_.size()) {
-      c->out_.clear();
-      c->out_at_ = 0;
-    }
-    if (n == left && c->out_done_) {
-      *flags |= NGHTTP2_DATA_FLAG_EOF;
-      if (!c->out_trailers_.empty()) {
-        *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-        std::vector<nghttp2_nv> t;
-        for (const auto& [tn, tv] : c->out_trailers_) t.push_back(nv(tn, tv));
-        nghttp2_submit_trailer(ng, id, t.data(), t.size());
-      }
-    } else if (n == 0) {
-      c->deferred_ = true;
-      return NGHTTP2_ERR_DEFERRED;
-    }
-    if (n) c->notify();  // room for more of the body
-    return static_cast<ssize_t>(n);
+    const ssize_t n = c->out_.read(ng, id, buf, length, flags);
+    if (n > 0) c->notify();  // room for more of the body
+    return n;
   }
 
   void kick() {
@@ -366,11 +347,11 @@ H2Call::~H2Call() {
 bool H2Call::refused() const { return reset == NGHTTP2_REFUSED_STREAM; }
 
 void H2Call::send(const char* data, size_t n, bool last, const H2FieldList* request_trailers) {
-  if (out_done_) return;
-  if (n) out_.append(data, n);
+  if (out_.done) return;
+  if (n) out_.data.append(data, n);
   if (last) {
-    out_done_ = true;
-    if (request_trailers) out_trailers_ = *request_trailers;
+    out_.done = true;
+    if (request_trailers) out_.trailers = *request_trailers;
   }
   if (conn_) conn_->resume(*this);
 }

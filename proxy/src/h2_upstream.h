@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "asio.h"
+#include "h2_outbox.h"
 #include "gantry/routing/host_index.h"
 #include "gantry/routing/snapshot.h"
 #include "upstream_pool.h"
@@ -32,7 +33,6 @@ struct BackendStats;
 struct H2Field {
   std::string_view name, value;
 };
-using H2FieldList = std::vector<std::pair<std::string, std::string>>;
 
 // One request on an upstream HTTP/2 connection.
 class H2Call {
@@ -58,7 +58,7 @@ class H2Call {
 
   // The request body: queued for DATA frames; `last` ends it (with `trailers`, if any).
   void send(const char* data, size_t n, bool last, const H2FieldList* request_trailers = nullptr);
-  size_t unsent() const { return out_.size() - out_at_; }
+  size_t unsent() const { return out_.queued(); }
   // Response body bytes taken from `body` and passed on: the stream's window reopens.
   void consume(size_t n);
   // Until something changes (response bytes, a head, the end, room to send, a failure)
@@ -75,13 +75,9 @@ class H2Call {
 
   std::shared_ptr<H2UpstreamConnection> conn_;
   int32_t id_ = -1;
-  std::string out_;
-  size_t out_at_ = 0;
-  bool out_done_ = false;
-  bool deferred_ = false;  // the data source said "later": resumed when bytes come
+  H2Outbox out_;           // the request's body and trailers
   bool closed_ = false;    // nghttp2 closed the stream
   bool interim_ = false;   // the head being read is a 1xx: dropped
-  H2FieldList out_trailers_;
   Timer wake_;
 };
 

@@ -112,8 +112,8 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
     }
   };
   awaitable<void> forward_h2(H2Stream& st, Request& req, const ExchangePlan& plan, const routing::Endpoint& ep,
-                             const PoolKey& pk, const UpstreamTimeouts& limits, bool has_body, std::string_view origin,
-                             Mirrors& mirrors);
+                             const PoolKey& pk, std::string_view sni, const UpstreamTimeouts& limits, bool has_body,
+                             std::string_view origin, Mirrors& mirrors);
   // The response head as HTTP/2 fields: names lowercased, no connection-specific ones.
   void submit_head(H2Stream& st, const Response& res, bool with_body);
   // Waits until the stream's coroutine is notified (bytes, room, a reset).
@@ -660,7 +660,7 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
   EndpointState* pool_state = pk.connections;
   if (s_.worker_.access_log_on()) st.log.upstream = key;
   if (route.upstream_h2 || (plan.cluster && plan.cluster->protocol == routing::UpstreamProtocol::H2c)) {
-    co_await forward_h2(st, req, plan, ep, pk, limits, has_body, origin, mirrors);
+    co_await forward_h2(st, req, plan, ep, pk, sni, limits, has_body, origin, mirrors);
     co_return;
   }
   auto failed = [&] {
@@ -895,8 +895,9 @@ void H2Connection::submit_head(H2Stream& st, const Response& res, bool with_body
 }
 
 awaitable<void> H2Connection::forward_h2(H2Stream& st, Request& req, const ExchangePlan& plan,
-                                         const routing::Endpoint& ep, const PoolKey& pk, const UpstreamTimeouts& limits,
-                                         bool has_body, std::string_view origin, Mirrors& mirrors) {
+                                         const routing::Endpoint& ep, const PoolKey& pk, std::string_view sni,
+                                         const UpstreamTimeouts& limits, bool has_body, std::string_view origin,
+                                         Mirrors& mirrors) {
   const ProxyOptions& opt = s_.worker_.options();
   const routing::Route& route = *plan.route;
   const bool is_head = req.method() == http::verb::head;
@@ -908,10 +909,6 @@ awaitable<void> H2Connection::forward_h2(H2Stream& st, Request& req, const Excha
   };
   H2Head head;
   h2_request_head(req, route.upstream_tls, head);
-  char sni_buf[256];
-  std::string_view sni;
-  if (route.upstream_tls)
-    if (auto h = req.find(http::field::host); h != req.end()) sni = routing::normalize_host(h->value(), sni_buf, sizeof sni_buf);
   H2Call call(s_.worker_.ioc());
   struct Forget {
     H2Stream& st;

@@ -19,7 +19,8 @@ awaitable<ClientHello> Session::peek_client_hello(std::string& bytes) {
   // Peeked, not read: a connection that is terminated after all (an Ingress host without
   // ssl-passthrough) hands OpenSSL the socket with its ClientHello still in it.
   const auto deadline = Clock::now() + worker_.options().header_timeout;
-  bytes.resize(kMaxClientHello + 16 * 1024);
+  // Most ClientHellos fit a few KiB; the buffer grows only for one that does not.
+  bytes.resize(4096);
   size_t seen = 0;
   for (;;) {
     arm(deadline);
@@ -31,6 +32,10 @@ awaitable<ClientHello> Session::peek_client_hello(std::string& bytes) {
     if (rec || n == 0) co_return ClientHello{ClientHello::State::NotTls, {}};
     const ClientHello hello = parse_client_hello(std::string_view(bytes.data(), n));
     if (hello.state != ClientHello::State::NeedMore) co_return hello;
+    if (n == bytes.size() && bytes.size() < kMaxClientHello + 16 * 1024) {
+      bytes.resize(std::min(bytes.size() * 4, kMaxClientHello + 16 * 1024));
+      continue;  // the same bytes and more, peeked again at once
+    }
     if (n >= bytes.size() || Clock::now() >= deadline) co_return ClientHello{ClientHello::State::NotTls, {}};
     if (n == seen) {
       // Readable, and nothing new: the rest is on its way. Peeking does not consume, so

@@ -83,10 +83,15 @@ awaitable<bool> Session::forward_h2(const routing::Endpoint& endpoint, const Pla
     }
     if (has_body) call->send(buffered.data(), buffered.size(), parser.is_done());
     // The rest of a body larger than --request-buffer, as the client sends it.
+    bool send_stalled = false;
     while (has_body && !parser.is_done()) {
       while (call->unsent() > kSendHighWater && !call->failed())
         if (!co_await call->wait(Clock::now() + limits.bounded(limits.send))) break;
-      if (call->failed() || call->unsent() > kSendHighWater) break;
+      if (call->failed()) break;
+      if (call->unsent() > kSendHighWater) {
+        send_stalled = true;
+        break;
+      }
       auto& b = req.body();
       b.data = relay();
       b.size = opt.relay_buffer;
@@ -106,7 +111,10 @@ awaitable<bool> Session::forward_h2(const routing::Endpoint& endpoint, const Pla
       call->send(relay(), got, parser.is_done());
     }
     if (body.mirrors && !body.mirrors->empty() && has_body) launch_mirrors(*body.mirrors, body.mirror_body);
-    if (call->unsent() > kSendHighWater && !call->failed()) {
+    // The backend took no more of the body for a whole send timeout. (A body that ends
+    // with more than the high water still queued is not stalled: it drains as the
+    // window opens, while the head is awaited.)
+    if (send_stalled) {
       call->cancel();
       co_return co_await send_error(ProxyError::UpstreamTimeout, "sending the request body (HTTP/2)");
     }

@@ -996,14 +996,23 @@ awaitable<void> H2Connection::forward_h2(H2Stream& st, Request& req, const Excha
     }
     // Waiting: for the backend's head within timeouts.request and the read timeout, for
     // its next bytes within the read timeout.
+    // A backend that takes no more of the body has the send timeout.
     const bool client_slow = head_sent && st.out.queued() >= kResponseHighWater;
-    Clock::time_point deadline = progress + (client_slow ? opt.write_timeout : limits.bounded(limits.read));
+    const bool backend_full = !request_done && call.unsent() >= kStreamWindow;
+    Clock::time_point deadline =
+        progress + (client_slow ? opt.write_timeout : limits.bounded(backend_full ? limits.send : limits.read));
     if (!head_sent) deadline = std::min(deadline, limits.request_deadline);
     if (!co_await call.wait(deadline)) {
       if (st.closed) co_return;
       failed();
-      if (head_sent) reset(st, NGHTTP2_CANCEL);
-      else respond_error(st, ProxyError::UpstreamTimeout, Clock::now() >= limits.request_deadline ? "timeouts.request ran out" : "");
+      if (head_sent) {
+        reset(st, NGHTTP2_CANCEL);
+      } else {
+        const std::string_view why = Clock::now() >= limits.request_deadline ? "timeouts.request ran out"
+                                     : backend_full                          ? "sending the request body (HTTP/2)"
+                                                                             : "";
+        respond_error(st, ProxyError::UpstreamTimeout, why);
+      }
       co_return;
     }
   }

@@ -27,11 +27,15 @@ class H2UpstreamTest : public ::testing::Test {
     m += h2c_service_manifest("h2", echo_->h2c_port);
     m += h2c_service_manifest("h1only", echo_->port);   // says h2c, speaks HTTP/1.1
     m += h2c_service_manifest("dead", free_port());     // nothing listens
+    stalled_fd_ = listen_loopback(16, stalled_port_);   // takes the connection, never reads
+    m += h2c_service_manifest("stalled", stalled_port_);
     m += route_manifest("h2", "h2.example", "  - backendRefs: [{name: h2, port: 8080}]\n");
     m += route_manifest("slow", "slow.example",
                         "  - timeouts: {request: 500ms}\n    backendRefs: [{name: h2, port: 8080}]\n");
     m += route_manifest("h1only", "h1only.example", "  - backendRefs: [{name: h1only, port: 8080}]\n");
     m += route_manifest("dead", "dead.example", "  - backendRefs: [{name: dead, port: 8080}]\n");
+    m += route_manifest("stalled", "stalled.example",
+                        "  - timeouts: {backendRequest: 1s}\n    backendRefs: [{name: stalled, port: 8080}]\n");
     // HTTP/2 clients to an HTTP/1.1 backend with the route's retry policy.
     m += service_manifest("plain", {echo_->port});
     m += route_manifest("retry", "retry.example",
@@ -45,6 +49,7 @@ class H2UpstreamTest : public ::testing::Test {
     delete gantry_;
     delete echo_;
     delete dir_;
+    ::close(stalled_fd_);
   }
   void TearDown() override { ASSERT_TRUE(gantry_->process->running()) << "gantry died: " << gantry_->log(); }
 
@@ -56,7 +61,11 @@ class H2UpstreamTest : public ::testing::Test {
   static TempDir* dir_;
   static Echo* echo_;
   static Gantry* gantry_;
+  static int stalled_fd_;
+  static uint16_t stalled_port_;
 };
+int H2UpstreamTest::stalled_fd_ = -1;
+uint16_t H2UpstreamTest::stalled_port_ = 0;
 TempDir* H2UpstreamTest::dir_;
 Echo* H2UpstreamTest::echo_;
 Gantry* H2UpstreamTest::gantry_;
@@ -102,6 +111,22 @@ TEST_F(H2UpstreamTest, LargeBodiesPassBothWaysFromEitherClient) {
     auto body = echo_of(r.out);
     EXPECT_EQ(body["bodyBytes"].to_number<uint64_t>(), big.size()) << proto;
     EXPECT_EQ(body["bodySum"].to_number<uint64_t>(), sum) << proto;
+  }
+}
+
+TEST_F(H2UpstreamTest, ABackendThatTakesNoBodyIs504AfterTheSendTimeoutFromEitherClient) {
+  // The backend's socket is never read: the stream window fills, then Gantry's queue.
+  const auto file = dir_->path() / "stalled.bin";
+  write_file(file, std::string(2 << 20, 'x'));
+  for (const std::string proto : {"--http1.1", "--http2-prior-knowledge"}) {
+    const auto start = std::chrono::steady_clock::now();
+    auto r = run("curl -s --max-time 20 " + proto + " -H 'Host: stalled.example' --data-binary @" + file.string() +
+                 " -w '\\n%{http_code}' '" + url("/upload") + "'");
+    const auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(status_of(r.out), "504") << proto << ": " << r.out.substr(0, 300);
+    EXPECT_NE(r.out.find("sending the request body"), std::string::npos) << proto << ": " << r.out.substr(0, 300);
+    EXPECT_GE(took, std::chrono::milliseconds(900)) << proto;
+    EXPECT_LT(took, std::chrono::seconds(10)) << proto;
   }
 }
 

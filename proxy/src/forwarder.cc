@@ -25,12 +25,6 @@ bool is_connection_loss(const error_code& ec) {
          ec == asio::error::broken_pipe || ec == http::error::partial_message;
 }
 
-// RFC 9110 §9.2.2: sent twice, these mean what they mean once.
-bool idempotent(http::verb m) {
-  return m == http::verb::get || m == http::verb::head || m == http::verb::options || m == http::verb::trace ||
-         m == http::verb::put || m == http::verb::delete_;
-}
-
 ProxyError upstream_error(const error_code& ec) {
   return ec == beast::error::timeout ? ProxyError::UpstreamTimeout : ProxyError::UpstreamBroken;
 }

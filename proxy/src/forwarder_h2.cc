@@ -9,6 +9,7 @@
 #include "h2_translate.h"
 #include "head_writer.h"
 #include "header_rewrite.h"
+#include "retry_budget.h"
 #include "session.h"
 #include "upstream_timeouts.h"
 
@@ -16,11 +17,6 @@ namespace gantry::proxy {
 namespace {
 
 constexpr size_t kSendHighWater = 256 * 1024;  // request bytes queued on the stream before the client read waits
-
-bool idempotent(http::verb m) {
-  return m == http::verb::get || m == http::verb::head || m == http::verb::options || m == http::verb::trace ||
-         m == http::verb::put || m == http::verb::delete_;
-}
 
 bool client_gone(const error_code& ec) {
   return ec == http::error::partial_message || ec == asio::error::eof || ec == asio::error::connection_reset ||
@@ -47,9 +43,13 @@ awaitable<bool> Session::forward_h2(const routing::Endpoint& endpoint, const Pla
   if (route.upstream_tls)
     if (auto h = req.find(http::field::host); h != req.end()) sni = routing::normalize_host(h->value(), sni_buf, sizeof sni_buf);
   UpstreamPool& pool = worker_.upstreams();
+  const routing::Endpoint* ep = &endpoint;
   PoolKey pk;
-  pk.set(pool, endpoint, route.upstream_tls, sni);
-  if (worker_.access_log_on()) log().upstream = pk.key;
+  auto set_key = [&] {
+    pk.set(pool, *ep, route.upstream_tls, sni);
+    if (worker_.access_log_on()) log().upstream = pk.key;
+  };
+  set_key();
   auto failed = [&] {
     if (!pool.record_failure(*pk.health, plan.cluster, Clock::now())) return;
     worker_.note_ejection(*pk.health);
@@ -58,19 +58,44 @@ awaitable<bool> Session::forward_h2(const routing::Endpoint& endpoint, const Pla
   H2Head head;
   h2_request_head(req, route.upstream_tls, head);
 
-  // A stream the backend refused (REFUSED_STREAM, or a GOAWAY before it was processed)
-  // or a connection found dead goes once more while the body is still whole.
+  // The route's retry policy while the body is whole (`buffered` holds it for every try),
+  // each retry to the cluster's next endpoint. A stream the backend refused
+  // (REFUSED_STREAM, or a GOAWAY before it was processed) or a connection found dead
+  // (for an idempotent request) goes once more without counting.
+  RetryBudget retries(route.retry, body.whole, request_deadline);
+  bool free_retry = body.whole;
+  auto may_retry = [&](bool free) -> awaitable<bool> {
+    if (free && free_retry) {
+      free_retry = false;
+      co_return true;
+    }
+    const std::optional<std::chrono::milliseconds> wait = retries.take(worker_.random());
+    if (!wait) co_return false;
+    ++log().retries;
+    if (plan.cluster && plan.cluster->endpoints.size() > 1) {
+      ep = &pool.choose(*plan.cluster, worker_.next_endpoint(plan.cluster_index));
+      set_key();
+    }
+    if (wait->count() > 0) {
+      Timer t(worker_.ioc(), *wait);
+      co_await t.async_wait(use_nothrow);
+    }
+    co_return true;
+  };
+  bool mirrors_launched = false;
   std::optional<H2Call> call;
   Clock::time_point sent_at{};
   for (int attempt = 0;; ++attempt) {
-    call.emplace(worker_.ioc());
+    call.emplace(worker_.ioc());  // a previous try's stream is reset (CANCEL) as it goes
     sent_at = Clock::now();
     const error_code ec = co_await worker_.h2_upstreams().start(
-        *call, pk, endpoint, route.upstream_tls ? worker_.upstream_tls() : nullptr, sni, limits.bounded(limits.connect),
+        *call, pk, *ep, route.upstream_tls ? worker_.upstream_tls() : nullptr, sni, limits.bounded(limits.connect),
         head.fields, has_body, plan.backend_stats);
     if (ec) {
       if (plan.backend_stats) plan.backend_stats->connect_failures.add();
       failed();
+      if (co_await may_retry(false)) continue;
+      if (retries.timed_out) co_return co_await send_error(ProxyError::UpstreamTimeout, "timeouts.request ran out");
       const std::string detail = "connect to " + std::string(pk.key) + " (HTTP/2): " + ec.message();
       co_return co_await send_error(ec == beast::error::timeout ? ProxyError::UpstreamTimeout : ProxyError::UpstreamBroken,
                                     detail);
@@ -110,7 +135,10 @@ awaitable<bool> Session::forward_h2(const routing::Endpoint& endpoint, const Pla
       if (body.mirror_body) body.mirror_body->take(relay(), got);
       call->send(relay(), got, parser.is_done());
     }
-    if (body.mirrors && !body.mirrors->empty() && has_body) launch_mirrors(*body.mirrors, body.mirror_body);
+    if (body.mirrors && !body.mirrors->empty() && has_body && !mirrors_launched) {
+      mirrors_launched = true;
+      launch_mirrors(*body.mirrors, body.mirror_body);
+    }
     // The backend took no more of the body for a whole send timeout. (A body that ends
     // with more than the high water still queued is not stalled: it drains as the
     // window opens, while the head is awaited.)
@@ -122,17 +150,28 @@ awaitable<bool> Session::forward_h2(const routing::Endpoint& endpoint, const Pla
     const Clock::time_point head_deadline = std::min(request_deadline, Clock::now() + limits.bounded(limits.read));
     while (!call->head_done && !call->failed())
       if (!co_await call->wait(head_deadline)) break;
-    if (call->head_done) break;
+    if (call->head_done) {
+      // A listed status: the request again, this answer dropped (its stream reset).
+      if (const unsigned got = call->status; retries.listed(got)) {
+        if (got == 502 || got == 503 || got == 504) failed();
+        if (co_await may_retry(false)) continue;
+        if (retries.timed_out) co_return co_await send_error(ProxyError::UpstreamTimeout, "timeouts.request ran out");
+      }
+      break;
+    }
     if (!call->failed()) {
       call->cancel();
       failed();
-      const bool whole_request = Clock::now() >= request_deadline;
+      if (Clock::now() < request_deadline && co_await may_retry(false)) continue;
+      const bool whole_request = Clock::now() >= request_deadline || retries.timed_out;
       co_return co_await send_error(ProxyError::UpstreamTimeout, whole_request ? "timeouts.request ran out" : "");
     }
     // Refused: never processed, safe to send again (RFC 9113 section 8.7). A lost
     // connection (one that died idle, unnoticed) only for an idempotent request.
-    if (attempt == 0 && body.whole && (call->refused() || (call->ec && idempotent(req.method())))) continue;
-    failed();
+    const bool safe_again = call->refused() || (call->ec && idempotent(req.method()));
+    if (!call->refused()) failed();
+    if (co_await may_retry(safe_again)) continue;
+    if (retries.timed_out) co_return co_await send_error(ProxyError::UpstreamTimeout, "timeouts.request ran out");
     std::string detail = call->ec ? "HTTP/2 connection to " + std::string(pk.key) + ": " + call->ec.message()
                                   : "the backend reset the stream (HTTP/2 error " + std::to_string(call->reset) + ")";
     co_return co_await send_error(ProxyError::UpstreamBroken, detail);

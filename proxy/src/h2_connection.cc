@@ -112,7 +112,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
     }
   };
   awaitable<void> forward_h2(H2Stream& st, Request& req, const ExchangePlan& plan, const routing::Endpoint& ep,
-                             const PoolKey& pk, std::string_view sni, const UpstreamTimeouts& limits, bool has_body,
+                             std::string_view sni, const UpstreamTimeouts& limits, bool has_body,
                              std::string_view origin, Mirrors& mirrors);
   // The response head as HTTP/2 fields: names lowercased, no connection-specific ones.
   void submit_head(H2Stream& st, const Response& res, bool with_body);
@@ -120,6 +120,9 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   awaitable<void> wait(H2Stream& st);
   // The same, or until `deadline`: false then.
   awaitable<bool> wait(H2Stream& st, Clock::time_point deadline);
+  // Takes one retry of `retries` and sleeps its backoff; false when none is left (or the
+  // client reset the stream meanwhile).
+  awaitable<bool> retry_after(H2Stream& st, RetryBudget& retries);
   void respond(H2Stream& st, unsigned status, std::vector<nghttp2_nv> fields, std::string body);
   void respond_error(H2Stream& st, ProxyError error, std::string_view detail);
   void reset(H2Stream& st, uint32_t code);
@@ -376,6 +379,17 @@ awaitable<bool> H2Connection::wait(H2Stream& st, Clock::time_point deadline) {
   st.wake.expires_at(deadline);
   auto [ec] = co_await st.wake.async_wait(use_nothrow);
   co_return ec == asio::error::operation_aborted || Clock::now() < deadline;
+}
+
+awaitable<bool> H2Connection::retry_after(H2Stream& st, RetryBudget& retries) {
+  const std::optional<std::chrono::milliseconds> wait = retries.take(s_.worker_.random());
+  if (!wait) co_return false;
+  ++st.log.retries;
+  if (wait->count() > 0) {
+    Timer t(s_.worker_.ioc(), *wait);
+    co_await t.async_wait(use_nothrow);
+  }
+  co_return !st.closed;
 }
 
 void H2Connection::consume(H2Stream& st, size_t n) {
@@ -659,8 +673,27 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
   EndpointState* health = pk.health;
   EndpointState* pool_state = pk.connections;
   if (s_.worker_.access_log_on()) st.log.upstream = key;
-  if (route.upstream_h2 || (plan.cluster && plan.cluster->protocol == routing::UpstreamProtocol::H2c)) {
-    co_await forward_h2(st, req, plan, ep, pk, sni, limits, has_body, origin, mirrors);
+  // A pooled connection that turns out dead before any answer gets one fresh try, when no
+  // body byte was taken from the client yet. The route's retry policy applies while the
+  // request is whole: no body, or all of it arrived before the first try (kept to resend).
+  // As for HTTP/1.1 (--request-buffer), a body that fits (and fits the stream's window)
+  // is received whole before the first try, so that a try can be made again. To an
+  // HTTP/2 backend only for a route with retries, and never for gRPC: its streams are
+  // messages both ways at once, a call may wait for an answer before it sends more.
+  const bool to_h2 = route.upstream_h2 || (plan.cluster && plan.cluster->protocol == routing::UpstreamProtocol::H2c);
+  const bool gather = !to_h2 || (route.retry.attempts > 0 && !st.grpc);
+  if (gather && has_body && !st.ended && opt.request_buffer > 0 && (!declared || *declared <= opt.request_buffer)) {
+    const size_t room = std::min<size_t>(opt.request_buffer, kStreamWindow);
+    const auto until = Clock::now() + opt.body_timeout;
+    while (!st.ended && !st.closed && st.body.size() < room)
+      if (!co_await wait(st, until)) {
+        respond_error(st, ProxyError::RequestTimeout, "the request body stalled");
+        co_return;
+      }
+    if (st.closed) co_return;
+  }
+  if (to_h2) {
+    co_await forward_h2(st, req, plan, ep, sni, limits, has_body, origin, mirrors);
     co_return;
   }
   auto failed = [&] {
@@ -673,34 +706,10 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
   append_head(req, head);
   UpstreamPtr conn;
   std::optional<ResponseParser> rp;
-  // A pooled connection that turns out dead before any answer gets one fresh try, when no
-  // body byte was taken from the client yet. The route's retry policy applies while the
-  // request is whole: no body, or all of it arrived before the first try (kept to resend).
-  // As for HTTP/1.1 (--request-buffer), a body that fits (and fits the stream's window)
-  // is received whole before the first try, so that a try can be made again.
-  if (has_body && !st.ended && opt.request_buffer > 0 && (!declared || *declared <= opt.request_buffer)) {
-    const size_t room = std::min<size_t>(opt.request_buffer, kStreamWindow);
-    const auto until = Clock::now() + opt.body_timeout;
-    while (!st.ended && !st.closed && st.body.size() < room)
-      if (!co_await wait(st, until)) {
-        respond_error(st, ProxyError::RequestTimeout, "the request body stalled");
-        co_return;
-      }
-    if (st.closed) co_return;
-  }
   const bool whole = !has_body || st.ended;
   RetryBudget retries(route.retry, whole, request_deadline);
   std::string resend;
-  auto may_retry = [&]() -> awaitable<bool> {
-    const std::optional<std::chrono::milliseconds> wait = retries.take(s_.worker_.random());
-    if (!wait) co_return false;
-    ++st.log.retries;
-    if (wait->count() > 0) {
-      Timer t(s_.worker_.ioc(), *wait);
-      co_await t.async_wait(use_nothrow);
-    }
-    co_return !st.closed;
-  };
+  auto may_retry = [&]() -> awaitable<bool> { return retry_after(st, retries); };
   for (bool fresh_only = false, first_try = true;; fresh_only = true, first_try = false) {
     bool reused = false;
     conn.reset();
@@ -895,13 +904,16 @@ void H2Connection::submit_head(H2Stream& st, const Response& res, bool with_body
 }
 
 awaitable<void> H2Connection::forward_h2(H2Stream& st, Request& req, const ExchangePlan& plan,
-                                         const routing::Endpoint& ep, const PoolKey& pk, std::string_view sni,
+                                         const routing::Endpoint& endpoint, std::string_view sni,
                                          const UpstreamTimeouts& limits, bool has_body, std::string_view origin,
                                          Mirrors& mirrors) {
   const ProxyOptions& opt = s_.worker_.options();
   const routing::Route& route = *plan.route;
   const bool is_head = req.method() == http::verb::head;
   UpstreamPool& pool = s_.worker_.upstreams();
+  const routing::Endpoint* ep = &endpoint;
+  PoolKey pk;
+  pk.set(pool, *ep, route.upstream_tls, sni);
   auto failed = [&] {
     if (!pool.record_failure(*pk.health, plan.cluster, Clock::now())) return;
     s_.worker_.note_ejection(*pk.health);
@@ -909,112 +921,174 @@ awaitable<void> H2Connection::forward_h2(H2Stream& st, Request& req, const Excha
   };
   H2Head head;
   h2_request_head(req, route.upstream_tls, head);
-  H2Call call(s_.worker_.ioc());
   struct Forget {
     H2Stream& st;
     ~Forget() { st.call = nullptr; }
   } forget{st};
-  const auto sent_at = Clock::now();
-  const error_code ec = co_await s_.worker_.h2_upstreams().start(
-      call, pk, ep, route.upstream_tls ? s_.worker_.upstream_tls() : nullptr, sni, limits.bounded(limits.connect),
-      head.fields, has_body, st.log.backend_stats);
-  if (st.closed) co_return;
-  if (ec) {
-    if (st.log.backend_stats) st.log.backend_stats->connect_failures.add();
-    failed();
-    const std::string detail = "connect to " + std::string(pk.key) + " (HTTP/2): " + ec.message();
-    respond_error(st, ec == beast::error::timeout ? ProxyError::UpstreamTimeout : ProxyError::UpstreamBroken, detail);
-    co_return;
-  }
-  st.call = &call;
+  // The route's retry policy while the body is whole (all of it came before the first
+  // try and is kept to send again), each retry to the cluster's next endpoint; a stream
+  // the backend refused (REFUSED_STREAM: never processed, RFC 9113 section 8.7) goes
+  // once more without counting.
+  const bool whole = !has_body || st.ended;
+  RetryBudget retries(route.retry, whole, limits.request_deadline);
+  bool free_retry = whole;
+  std::string resend;
+  if (has_body && whole && retries.left() > 0) resend = st.body;
+  auto may_retry = [&](bool free) -> awaitable<bool> {
+    if (free && free_retry) {
+      free_retry = false;
+      co_return !st.closed;
+    }
+    if (retries.left() > 0 && plan.cluster && plan.cluster->endpoints.size() > 1) {
+      ep = &pool.choose(*plan.cluster, s_.worker_.next_endpoint(plan.cluster_index));
+      pk.set(pool, *ep, route.upstream_tls, sni);
+      if (s_.worker_.access_log_on()) st.log.upstream = pk.key;
+    }
+    const bool again = co_await retry_after(st, retries);
+    co_return again;
+  };
   const uint64_t limit = route.body_limit ? route.body_limit : opt.max_body_size;
-  bool request_done = !has_body, head_sent = false;
-  Clock::time_point progress = Clock::now();
-  for (;;) {
-    if (st.closed) co_return;  // the client reset it: the call's end resets the backend's
-    bool moved = false;
-    // Request: the client's DATA as the upstream stream takes it, then its trailers.
-    if (!request_done && !st.body.empty() && call.unsent() < kStreamWindow) {
-      st.log.bytes_in += st.body.size();
-      if (limit && st.log.bytes_in > limit) {
-        if (!head_sent) respond_error(st, ProxyError::PayloadTooLarge, {});
-        else reset(st, NGHTTP2_CANCEL);
+  std::optional<H2Call> call;
+  for (bool first = true;; first = false) {
+    st.call = nullptr;
+    call.emplace(s_.worker_.ioc());  // a previous try's stream is reset (CANCEL) as it goes
+    const auto sent_at = Clock::now();
+    const error_code ec = co_await s_.worker_.h2_upstreams().start(
+        *call, pk, *ep, route.upstream_tls ? s_.worker_.upstream_tls() : nullptr, sni, limits.bounded(limits.connect),
+        head.fields, has_body, st.log.backend_stats);
+    if (st.closed) co_return;
+    if (ec) {
+      if (st.log.backend_stats) st.log.backend_stats->connect_failures.add();
+      failed();
+      if (co_await may_retry(false)) continue;
+      if (st.closed) co_return;
+      const std::string detail = retries.timed_out ? "timeouts.request ran out"
+                                                   : "connect to " + std::string(pk.key) + " (HTTP/2): " + ec.message();
+      respond_error(st, ec == beast::error::timeout || retries.timed_out ? ProxyError::UpstreamTimeout
+                                                                         : ProxyError::UpstreamBroken,
+                    detail);
+      co_return;
+    }
+    st.call = &*call;
+    bool request_done = !has_body, head_sent = false, again = false;
+    if (!first && has_body) {  // the whole body again
+      call->send(resend.data(), resend.size(), true, &st.trailers);
+      request_done = true;
+    }
+    Clock::time_point progress = Clock::now();
+    for (;;) {
+      if (st.closed) co_return;  // the client reset it: the call's end resets the backend's
+      bool moved = false;
+      // Request: the client's DATA as the upstream stream takes it, then its trailers.
+      if (!request_done && !st.body.empty() && call->unsent() < kStreamWindow) {
+        st.log.bytes_in += st.body.size();
+        if (limit && st.log.bytes_in > limit) {
+          if (!head_sent) respond_error(st, ProxyError::PayloadTooLarge, {});
+          else reset(st, NGHTTP2_CANCEL);
+          co_return;
+        }
+        const size_t n = st.body.size();
+        call->send(st.body.data(), n, st.ended, &st.trailers);
+        request_done = st.ended;
+        mirrors.take(s_, st.body.data(), n, request_done);
+        st.body.clear();
+        consume(st, n);
+        moved = true;
+      } else if (!request_done && st.ended && st.body.empty()) {
+        call->send(nullptr, 0, true, &st.trailers);
+        request_done = true;
+        mirrors.take(s_, nullptr, 0, true);
+      }
+      // Response: the head once, then the body as the client's window and queue allow.
+      if (!head_sent && call->head_done) {
+        const unsigned status = call->status;
+        if (status == 502 || status == 503 || status == 504) failed();
+        else pool.record_success(*pk.health, Clock::now());
+        // A listed status: the request again, this answer dropped (its stream reset).
+        if (retries.listed(status)) {
+          if (co_await may_retry(false)) {
+            again = true;
+            break;
+          }
+          if (st.closed) co_return;
+          if (retries.timed_out) {
+            respond_error(st, ProxyError::UpstreamTimeout, "timeouts.request ran out");
+            co_return;
+          }
+        }
+        st.log.upstream_us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent_at).count();
+        Response res(std::piecewise_construct, std::make_tuple(), std::make_tuple(ArenaAllocator<char>(&st.arena)));
+        h2_response_into(*call, res);
+        apply_response_filters(route, plan.backend_filters, res);
+        if (route.filters.cors && !origin.empty()) add_cors_headers(*route.filters.cors, origin, res);
+        st.log.status = status;
+        const bool bodyless = call->ended && call->body.empty() && call->trailers.empty();
+        submit_head(st, res, !bodyless && !is_head);
+        head_sent = true;
+        moved = true;
+        if (bodyless || is_head) break;
+      }
+      if (head_sent && (!call->body.empty() || call->ended) && st.out.queued() < kResponseHighWater) {
+        const size_t n = call->body.size();
+        if (call->ended) st.out.trailers = std::move(call->trailers);
+        queue_body(st, call->body.data(), n, call->ended);
+        call->body.clear();
+        call->consume(n);
+        if (call->ended) break;
+        moved = true;
+      }
+      if (call->failed()) {
+        if (!call->refused()) failed();
+        if (head_sent) {
+          reset(st, call->reset && call->reset != NGHTTP2_REFUSED_STREAM ? call->reset : NGHTTP2_INTERNAL_ERROR);
+          co_return;
+        }
+        const bool safe_again = call->refused() || (call->ec && idempotent(req.method()));
+        if (co_await may_retry(safe_again)) {
+          again = true;
+          break;
+        }
+        if (st.closed) co_return;
+        const std::string detail =
+            retries.timed_out ? "timeouts.request ran out"
+            : call->ec        ? "HTTP/2 connection to " + std::string(pk.key) + ": " + call->ec.message()
+                              : "the backend reset the stream (HTTP/2 error " + std::to_string(call->reset) + ")";
+        respond_error(st, retries.timed_out ? ProxyError::UpstreamTimeout : ProxyError::UpstreamBroken, detail);
         co_return;
       }
-      const size_t n = st.body.size();
-      call.send(st.body.data(), n, st.ended, &st.trailers);
-      request_done = st.ended;
-      mirrors.take(s_, st.body.data(), n, request_done);
-      st.body.clear();
-      consume(st, n);
-      moved = true;
-    } else if (!request_done && st.ended && st.body.empty()) {
-      call.send(nullptr, 0, true, &st.trailers);
-      request_done = true;
-      mirrors.take(s_, nullptr, 0, true);
-    }
-    // Response: the head once, then the body as the client's window and queue allow.
-    if (!head_sent && call.head_done) {
-      st.log.upstream_us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent_at).count();
-      const unsigned status = call.status;
-      if (status == 502 || status == 503 || status == 504) failed();
-      else pool.record_success(*pk.health, Clock::now());
-      Response res(std::piecewise_construct, std::make_tuple(), std::make_tuple(ArenaAllocator<char>(&st.arena)));
-      h2_response_into(call, res);
-      apply_response_filters(route, plan.backend_filters, res);
-      if (route.filters.cors && !origin.empty()) add_cors_headers(*route.filters.cors, origin, res);
-      st.log.status = status;
-      const bool bodyless = call.ended && call.body.empty() && call.trailers.empty();
-      submit_head(st, res, !bodyless && !is_head);
-      head_sent = true;
-      moved = true;
-      if (bodyless || is_head) break;
-    }
-    if (head_sent && (!call.body.empty() || call.ended) && st.out.queued() < kResponseHighWater) {
-      const size_t n = call.body.size();
-      if (call.ended) st.out.trailers = std::move(call.trailers);
-      queue_body(st, call.body.data(), n, call.ended);
-      call.body.clear();
-      call.consume(n);
-      if (call.ended) break;
-      moved = true;
-    }
-    if (call.failed()) {
-      failed();
-      if (head_sent) {
-        reset(st, call.reset && call.reset != NGHTTP2_REFUSED_STREAM ? call.reset : NGHTTP2_INTERNAL_ERROR);
-      } else {
-        const std::string detail = call.ec ? "HTTP/2 connection to " + std::string(pk.key) + ": " + call.ec.message()
-                                           : "the backend reset the stream (HTTP/2 error " + std::to_string(call.reset) + ")";
-        respond_error(st, ProxyError::UpstreamBroken, detail);
+      if (moved) {
+        progress = Clock::now();
+        continue;
       }
-      co_return;
-    }
-    if (moved) {
-      progress = Clock::now();
-      continue;
-    }
-    // Waiting: for the backend's head within timeouts.request and the read timeout, for
-    // its next bytes within the read timeout.
-    // A backend that takes no more of the body has the send timeout.
-    const bool client_slow = head_sent && st.out.queued() >= kResponseHighWater;
-    const bool backend_full = !request_done && call.unsent() >= kStreamWindow;
-    Clock::time_point deadline =
-        progress + (client_slow ? opt.write_timeout : limits.bounded(backend_full ? limits.send : limits.read));
-    if (!head_sent) deadline = std::min(deadline, limits.request_deadline);
-    if (!co_await call.wait(deadline)) {
-      if (st.closed) co_return;
-      failed();
-      if (head_sent) {
-        reset(st, NGHTTP2_CANCEL);
-      } else {
-        const std::string_view why = Clock::now() >= limits.request_deadline ? "timeouts.request ran out"
-                                     : backend_full                          ? "sending the request body (HTTP/2)"
-                                                                             : "";
+      // Waiting: for the backend's head within timeouts.request and the read timeout, for
+      // its next bytes within the read timeout; a backend that takes no more of the body
+      // has the send timeout.
+      const bool client_slow = head_sent && st.out.queued() >= kResponseHighWater;
+      const bool backend_full = !request_done && call->unsent() >= kStreamWindow;
+      Clock::time_point deadline =
+          progress + (client_slow ? opt.write_timeout : limits.bounded(backend_full ? limits.send : limits.read));
+      if (!head_sent) deadline = std::min(deadline, limits.request_deadline);
+      if (!co_await call->wait(deadline)) {
+        if (st.closed) co_return;
+        failed();
+        if (head_sent) {
+          reset(st, NGHTTP2_CANCEL);
+          co_return;
+        }
+        if (!backend_full && Clock::now() < limits.request_deadline && co_await may_retry(false)) {
+          again = true;
+          break;
+        }
+        if (st.closed) co_return;
+        const bool whole_request = Clock::now() >= limits.request_deadline || retries.timed_out;
+        const std::string_view why = whole_request  ? "timeouts.request ran out"
+                                     : backend_full ? "sending the request body (HTTP/2)"
+                                                    : "";
         respond_error(st, ProxyError::UpstreamTimeout, why);
+        co_return;
       }
-      co_return;
     }
+    if (!again) break;
   }
 }
 

@@ -12,6 +12,12 @@
 
 namespace gantry::proxy {
 
+// RFC 9110 section 9.2.2: sent twice, these mean what they mean once.
+inline bool idempotent(http::verb m) {
+  return m == http::verb::get || m == http::verb::head || m == http::verb::options || m == http::verb::trace ||
+         m == http::verb::put || m == http::verb::delete_;
+}
+
 class RetryBudget {
  public:
   // `whole`: the request can be sent again (no body, or all of it in hand).

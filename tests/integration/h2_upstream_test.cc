@@ -40,6 +40,8 @@ class H2UpstreamTest : public ::testing::Test {
     m += service_manifest("plain", {echo_->port});
     m += route_manifest("retry", "retry.example",
                         "  - retry: {attempts: 2, codes: [500]}\n    backendRefs: [{name: plain, port: 8080}]\n");
+    m += route_manifest("retry-h2", "retry-h2.example",
+                        "  - retry: {attempts: 2, codes: [500]}\n    backendRefs: [{name: h2, port: 8080}]\n");
     write_file(manifests / "all.yaml", m);
     // One worker: every request of a test meets the same upstream connections.
     gantry_ = new Gantry(manifests, {"--workers", "1"});
@@ -210,22 +212,30 @@ TEST_F(H2UpstreamTest, ALateAnswerIs504AndTheStreamIsCancelled) {
   EXPECT_EQ(curl_status(gantry_->port, "h2.example", "/after"), 200);
 }
 
-TEST_F(H2UpstreamTest, AnHttp2StreamFollowsTheRoutesRetryPolicy) {
-  auto h2 = [&](const std::string& path, const std::string& extra = "") {
-    auto r = run("curl -s --max-time 10 --http2-prior-knowledge -H 'Host: retry.example' " + extra +
-                 " -w '\\n%{http_code}' '" + url(path) + "'");
-    return status_of(r.out);
-  };
-  // Two listed statuses, then an answer: within attempts 2.
-  EXPECT_EQ(h2("/retry/a?uuid=h2-codes&succeedAfter=2&responseCode=500"), "200");
-  // Two reset connections, then an answer; with a body that had all arrived.
-  EXPECT_EQ(h2("/retry/b?uuid=h2-resets&succeedAfter=2", "--data-binary abc"), "200");
-  // Three failures are one too many: the last 500 is the answer.
-  EXPECT_EQ(h2("/retry/c?uuid=h2-many&succeedAfter=3&responseCode=500"), "500");
-  // 2 + 2 + 2 tries beyond the first, counted for the route.
-  const uint64_t retried = gantry_->metric("gantry_route_retries_total");
-  EXPECT_NE(retried, ~0ull);
-  EXPECT_GE(retried, 6u);
+TEST_F(H2UpstreamTest, EitherClientFollowsTheRoutesRetryPolicyToEitherBackend) {
+  // retry.example: an HTTP/1.1 backend; retry-h2.example: the h2c one (its "reset" is a
+  // stream reset). From HTTP/1.1 and HTTP/2 clients.
+  const uint64_t before = gantry_->metric("gantry_route_retries_total");
+  int n = 0;
+  for (const std::string host : {"retry.example", "retry-h2.example"})
+    for (const std::string proto : {"--http1.1", "--http2-prior-knowledge"}) {
+      auto status = [&](const std::string& path, const std::string& extra = "") {
+        auto r = run("curl -s --max-time 10 " + proto + " -H 'Host: " + host + "' " + extra +
+                     " -w '\\n%{http_code}' '" + url(path) + "'");
+        return status_of(r.out);
+      };
+      const std::string id = std::to_string(++n);
+      // Two listed statuses, then an answer: within attempts 2.
+      EXPECT_EQ(status("/retry/a?uuid=codes-" + id + "&succeedAfter=2&responseCode=500"), "200") << host << proto;
+      // Two resets, then an answer; with a body that had all arrived.
+      EXPECT_EQ(status("/retry/b?uuid=resets-" + id + "&succeedAfter=2", "--data-binary abc"), "200") << host << proto;
+      // Three failures are one too many: the last 500 is the answer.
+      EXPECT_EQ(status("/retry/c?uuid=many-" + id + "&succeedAfter=3&responseCode=500"), "500") << host << proto;
+    }
+  // 2 + 2 + 2 tries beyond the first, four times, counted for the routes.
+  const uint64_t after = gantry_->metric("gantry_route_retries_total");
+  ASSERT_NE(after, ~0ull);
+  EXPECT_GE(after - (before == ~0ull ? 0 : before), 24u);
 }
 
 TEST_F(H2UpstreamTest, HeadAnd204HaveNoBody) {

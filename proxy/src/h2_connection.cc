@@ -2,6 +2,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
 #include <charconv>
@@ -45,11 +46,22 @@ nghttp2_nv nv(std::string_view name, std::string_view value) {
 
 // One request and its response on the connection.
 struct H2Stream {
-  explicit H2Stream(int32_t stream_id, asio::io_context& ioc) : id(stream_id), wake(ioc.get_executor()) {}
+  using Field = std::pair<std::string_view, std::string_view>;
+  explicit H2Stream(int32_t stream_id, asio::io_context& ioc)
+      : id(stream_id), fields(ArenaAllocator<Field>(&arena)), wake(ioc.get_executor()) {
+    fields.reserve(24);
+  }
   int32_t id;
-  // The request as it arrived.
-  std::string method, scheme, authority, path;
-  std::vector<std::pair<std::string, std::string>> fields;
+  // The request as it arrived, its bytes in `arena` (no malloc per field).
+  HeaderArena arena;  // these, and the upstream request's and response's fields
+  std::string_view method, scheme, authority, path;
+  std::vector<Field, ArenaAllocator<Field>> fields;
+  std::string_view keep(std::string_view v) {
+    if (v.empty()) return {};
+    char* p = static_cast<char*>(arena.allocate(v.size(), 1));
+    std::memcpy(p, v.data(), v.size());
+    return {p, v.size()};
+  }
   size_t header_bytes = 0;
   bool too_large = false;   // past --header-limit (or --max-headers): 431
   bool ended = false;       // END_STREAM from the client: the body is whole
@@ -63,7 +75,6 @@ struct H2Stream {
   UpstreamConnection* upstream = nullptr;  // cancelled when the client resets the stream
   H2Call* call = nullptr;   // an HTTP/2 backend's stream: woken with the stream's news
   H2FieldList trailers;     // the request's, passed on to an HTTP/2 backend
-  HeaderArena arena;        // the upstream request's and response's fields
   RequestLog log;
   void notify() {
     wake.cancel();
@@ -163,6 +174,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   bool broken_ = false;  // a write failed or the framing did: no more bytes either way
   bool goaway_ = false;  // a drain's GOAWAY went out
   std::string wbuf_;
+  std::vector<nghttp2_nv> nv_scratch_;  // submit_head's field list
   Timer done_;  // the reader, once it stopped reading, waits here for the streams
   Clock::time_point last_active_ = Clock::now();
 };
@@ -200,13 +212,13 @@ int H2Connection::on_header(nghttp2_session*, const nghttp2_frame* frame, const 
     return 0;
   }
   std::string_view n(reinterpret_cast<const char*>(name), namelen), v(reinterpret_cast<const char*>(value), valuelen);
-  if (n == ":method") st->method = v;
-  else if (n == ":scheme") st->scheme = v;
-  else if (n == ":authority") st->authority = v;
-  else if (n == ":path") st->path = v;
+  if (n == ":method") st->method = st->keep(v);
+  else if (n == ":scheme") st->scheme = st->keep(v);
+  else if (n == ":authority") st->authority = st->keep(v);
+  else if (n == ":path") st->path = st->keep(v);
   else if (n.empty() || n[0] != ':') {
     if (n == "content-type" && is_grpc_content_type(v)) st->grpc = true;
-    st->fields.emplace_back(n, v);
+    st->fields.emplace_back(st->keep(n), st->keep(v));
   }
   return 0;
 }
@@ -332,7 +344,10 @@ void H2Connection::kick() {
 
 awaitable<void> H2Connection::flush(std::shared_ptr<H2Connection> self) {
   const ProxyOptions& opt = s_.worker_.options();
-  for (;;) {
+  // After what runs now (co_spawn would start it inline, inside nghttp2's receive
+  // callbacks): the frames of every stream answered meanwhile go in one write.
+  co_await asio::post(s_.worker_.ioc().get_executor(), use_nothrow);
+  for (; !broken_;) {
     wbuf_.clear();
     while (wbuf_.size() < kWriteBatch) {
       const uint8_t* data = nullptr;
@@ -354,6 +369,9 @@ awaitable<void> H2Connection::flush(std::shared_ptr<H2Connection> self) {
     }
   }
   writing_ = false;
+  // A GOAWAY that ends the session (a flood, a protocol error) is out: nghttp2 wants no
+  // more bytes, so the read still waiting for some is cut.
+  if (!broken_ && !nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_)) s_.stream_.cancel();
   rearm();
   maybe_wake_reader();
 }
@@ -461,19 +479,23 @@ awaitable<void> H2Connection::run() {
     ~Detach() { s.h2_ = nullptr; }
   } detach{s_};
   // What the session read before it knew this was HTTP/2 (the preface, for h2c).
+  bool refused = false;  // no more reading: the GOAWAY the writer sends is the last word
   {
     auto data = s_.buffer_.data();
     const ssize_t rv = nghttp2_session_mem_recv(ng_, static_cast<const uint8_t*>(data.data()), data.size());
     s_.buffer_.consume(s_.buffer_.size());
     if (rv < 0) {
-      nghttp2_session_terminate_session(ng_, NGHTTP2_PROTOCOL_ERROR);
-      kick();
-      broken_ = true;
+      nghttp2_session_terminate_session(
+          ng_, rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS ? NGHTTP2_ENHANCE_YOUR_CALM
+                                                                                 : NGHTTP2_PROTOCOL_ERROR);
+      refused = true;
     }
   }
   kick();
   std::array<char, 16 * 1024> in;
-  while (!broken_ && (nghttp2_session_want_read(ng_) || nghttp2_session_want_write(ng_))) {
+  // Reading ends when nghttp2 wants no more (a GOAWAY either way); what it still has to
+  // send, the writer sends below.
+  while (!refused && !broken_ && nghttp2_session_want_read(ng_)) {
     if (s_.closing() && !goaway_) {
       begin_shutdown();
       if (finished()) break;
@@ -507,6 +529,7 @@ awaitable<void> H2Connection::run() {
     st->notify();
   }
   streams_.clear();
+  kick();
   while (!finished()) {
     done_.expires_at(Clock::time_point::max());
     co_await done_.async_wait(use_nothrow);
@@ -703,6 +726,7 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
   };
 
   std::string head;
+  head.reserve(1024);
   append_head(req, head);
   UpstreamPtr conn;
   std::optional<ResponseParser> rp;
@@ -885,17 +909,26 @@ awaitable<void> H2Connection::forward(H2Stream& st, Request& req, const Exchange
 }
 
 void H2Connection::submit_head(H2Stream& st, const Response& res, bool with_body) {
-  std::vector<std::string> names;
-  names.reserve(std::distance(res.begin(), res.end()));
-  std::vector<nghttp2_nv> fields;
-  char code[4];
-  std::snprintf(code, sizeof code, "%03u", res.result_int());
+  // nghttp2 copies the fields: the lowercased names live in the stream's arena, the list
+  // in the connection's (reused) vector.
+  std::vector<nghttp2_nv>& fields = nv_scratch_;
+  fields.clear();
+  char code[3];
+  const unsigned status = res.result_int() % 1000;
+  code[0] = static_cast<char>('0' + status / 100);
+  code[1] = static_cast<char>('0' + status / 10 % 10);
+  code[2] = static_cast<char>('0' + status % 10);
   fields.push_back(nv(":status", std::string_view(code, 3)));
   for (const auto& f : res) {
-    std::string& name = names.emplace_back(f.name_string());
-    lowercase(name);
-    if (h2_connection_specific(name)) continue;
-    fields.push_back(nv(name, f.value()));
+    const std::string_view given = f.name_string();
+    char* name = static_cast<char*>(st.arena.allocate(given.size() + 1, 1));
+    for (size_t i = 0; i < given.size(); ++i) {
+      const char c = given[i];
+      name[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+    const std::string_view lower(name, given.size());
+    if (h2_connection_specific(lower)) continue;
+    fields.push_back(nv(lower, f.value()));
   }
   nghttp2_data_provider provider{};
   provider.read_callback = read_body;

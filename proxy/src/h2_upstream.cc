@@ -3,6 +3,7 @@
 #include <nghttp2/nghttp2.h>
 #include <openssl/ssl.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
 
@@ -249,6 +250,8 @@ class H2UpstreamConnection : public std::enable_shared_from_this<H2UpstreamConne
   }
 
   awaitable<void> flush(std::shared_ptr<H2UpstreamConnection> self) {
+    // After what runs now: the frames of every call started meanwhile go in one write.
+    co_await asio::post(transport_.stream.get_executor(), use_nothrow);
     for (;;) {
       wbuf_.clear();
       while (wbuf_.size() < kWriteBatch && state_ == State::Ready) {

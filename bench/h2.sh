@@ -171,15 +171,26 @@ out = [f"## HTTP/2 and gRPC (bench/h2.sh)\n",
        f"of {secs} s; one proxy worker on core 0, h2load and the backends on core 1. **h2**: GET over TLS (ALPN h2) to the "
        f"HTTP/1.1 backend. **gRPC**: unary calls over h2c (nginx `grpc_pass`, HAProxy `proto h2`, Gantry GRPCRoute) to "
        f"gantry-echo's gRPC echo. Medians; ratios are Gantry's over the better peer (per core-second: higher is better; "
-       f"p99: lower is better).\n",
-       "| scenario | nginx /core-s | HAProxy /core-s | Gantry /core-s | ratio | nginx p99 ms | HAProxy p99 ms | Gantry p99 ms | p99 ratio |",
-       "|---|---|---|---|---|---|---|---|---|"]
+       f"p99: lower is better). The machine is shared and drifts between rounds: the per-round column is the median "
+       f"(and range) of each round's own ratio, the three proxies of a round having run back to back.\n",
+       "| scenario | nginx /core-s | HAProxy /core-s | Gantry /core-s | ratio | per-round ratio | nginx p99 ms | HAProxy p99 ms | Gantry p99 ms | p99 ratio |",
+       "|---|---|---|---|---|---|---|---|---|---|"]
+def round_ratios(sc):
+    by = {}
+    for r in rows:
+        if r["scenario"] == sc and r["per_core_s"] not in ("nan", ""):
+            by.setdefault(r["round"], {})[r["proxy"]] = float(r["per_core_s"])
+    ratios = [v["gantry"] / max(v.get("nginx", 0), v.get("haproxy", 0))
+              for v in by.values() if "gantry" in v and max(v.get("nginx", 0), v.get("haproxy", 0)) > 0]
+    if not ratios:
+        return "n/a"
+    return f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
 for sc in ("h2", "grpc"):
     n, h, g = (med(p, sc, "per_core_s") for p in ("nginx", "haproxy", "gantry"))
     pn, ph, pg = (med(p, sc, "p99_ms") for p in ("nginx", "haproxy", "gantry"))
     best = max(v for v in (n, h) if v == v) if (n == n or h == h) else float("nan")
     bestp = min(v for v in (pn, ph) if v == v) if (pn == pn or ph == ph) else float("nan")
-    out.append(f"| {sc} | {n:.0f} | {h:.0f} | {g:.0f} | {g/best:.2f}x | {pn:.2f} | {ph:.2f} | {pg:.2f} | {pg/bestp:.2f}x |")
+    out.append(f"| {sc} | {n:.0f} | {h:.0f} | {g:.0f} | {g/best:.2f}x | {round_ratios(sc)} | {pn:.2f} | {ph:.2f} | {pg:.2f} | {pg/bestp:.2f}x |")
 section = "\n".join(out) + "\n"
 print(section)
 try:

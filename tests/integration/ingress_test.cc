@@ -63,6 +63,14 @@ class IngressTest : public ::testing::Test {
                             dir_->path() / "echo-secure-be.log");
     ASSERT_TRUE(wait_for_port(be_port, 5s));
     m += service_manifest("securebe", {be_port});
+    // The same certificate, and h2 offered by ALPN (backend-protocol GRPCS).
+    uint16_t h2_be_port = free_port();
+    tls_h2_echo_ = new Process({ECHO_BIN, "--port", std::to_string(h2_be_port), "--pod", "secure-h2-be-1-a",
+                                "--tls-cert", (dir_->path() / "be.crt").string(), "--tls-key",
+                                (dir_->path() / "be.key").string(), "--tls-h2"},
+                               dir_->path() / "echo-secure-h2-be.log");
+    ASSERT_TRUE(wait_for_port(h2_be_port, 5s));
+    m += service_manifest("secureh2be", {h2_be_port});
     // A gRPC-style backend: h2c on a Service port that says nothing of it (backend-protocol GRPC does).
     grpc_echo_ = Echo::with_h2c("grpc-be-1-a", dir_->path()).release();
     m += service_manifest("grpcbe", {grpc_echo_->h2c_port});
@@ -72,6 +80,8 @@ class IngressTest : public ::testing::Test {
                  "  rules:\n" + rule("pass.example.com", {"Prefix / securebe"}));
     m += ingress("to-grpcs", "nginx.ingress.kubernetes.io/backend-protocol: GRPCS",
                  "  rules:\n" + rule("grpcs.example.com", {"Prefix / securebe"}));
+    m += ingress("to-grpcs-h2", "nginx.ingress.kubernetes.io/backend-protocol: GRPCS",
+                 "  rules:\n" + rule("grpcs-h2.example.com", {"Prefix / secureh2be"}));
     m += ingress("to-tls", "nginx.ingress.kubernetes.io/backend-protocol: HTTPS",
                  "  rules:\n" + rule("tlsbe.example.com", {"Prefix / securebe"}) + rule("tlsplain.example.com", {"Prefix / web"}));
     m += ingress("to-tls-vhost", "nginx.ingress.kubernetes.io/backend-protocol: https, nginx.ingress.kubernetes.io/upstream-vhost: backend.internal",
@@ -134,6 +144,7 @@ class IngressTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete gantry_;
     delete tls_echo_;
+    delete tls_h2_echo_;
     delete grpc_echo_;
     for (auto* e : echoes_) delete e;
     echoes_.clear();
@@ -175,10 +186,12 @@ class IngressTest : public ::testing::Test {
   static std::vector<Echo*> echoes_;
   static Gantry* gantry_;
   static Process* tls_echo_;
+  static Process* tls_h2_echo_;
   static Echo* grpc_echo_;
   static uint16_t http_, https_;
 };
 Process* IngressTest::tls_echo_;
+Process* IngressTest::tls_h2_echo_;
 Echo* IngressTest::grpc_echo_;
 TempDir* IngressTest::dir_;
 std::vector<Echo*> IngressTest::echoes_;
@@ -320,6 +333,12 @@ TEST_F(IngressTest, BackendProtocolGrpcSpeaksH2cAndGrpcsNeedsH2ByAlpn) {
   auto s = curl(http_, "grpcs.example.com", "/", "--max-time 5 -w '\\n%{http_code}'");
   EXPECT_EQ(s.out.substr(s.out.rfind('\n') + 1), "502") << s.out;
   EXPECT_NE(s.out.find("Protocol not available"), std::string::npos) << s.out;
+  // One that offers h2 answers over it, from an HTTP/1.1 and an HTTP/2 client.
+  for (const std::string proto : {"--http1.1", "--http2-prior-knowledge"}) {
+    auto ok = curl(http_, "grpcs-h2.example.com", "/pkg.Service/Call", proto + " -X POST --data-binary xyz");
+    EXPECT_NE(ok.out.find("\"proto\":\"HTTP/2.0\""), std::string::npos) << proto << ": " << ok.out;
+    EXPECT_NE(ok.out.find("\"pod\":\"secure-h2-be-1-a\""), std::string::npos) << proto << ": " << ok.out;
+  }
 }
 
 TEST_F(IngressTest, SslPassthroughHandsTheHostsTlsToItsBackendUnopened) {

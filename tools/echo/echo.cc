@@ -329,6 +329,11 @@ asio::awaitable<void> serve(tcp::socket socket) {
   asio::ssl::stream<tcp::socket> tls(std::move(socket), *g_tls);
   auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::server, nothrow);
   if (ec) co_return;
+  const unsigned char* proto = nullptr;
+  unsigned proto_len = 0;
+  SSL_get0_alpn_selected(tls.native_handle(), &proto, &proto_len);
+  if (proto && std::string_view(reinterpret_cast<const char*>(proto), proto_len) == "h2")
+    co_return co_await serve_h2_tls(std::move(tls));
   const char* sni = SSL_get_servername(tls.native_handle(), TLSEXT_NAMETYPE_host_name);
   co_await serve_stream(tls, true, sni ? sni : "");
 }
@@ -348,9 +353,10 @@ asio::awaitable<void> accept(tcp::acceptor& acceptor, bool h2c) {
 
 void usage() {
   std::cout << "usage: gantry-echo [--address ADDR] [--port N] [--namespace NS] [--pod NAME] [--threads N]\n"
-               "                   [--tls-cert FILE --tls-key FILE] [--h2c-port N]\n"
+               "                   [--tls-cert FILE --tls-key FILE [--tls-h2]] [--h2c-port N]\n"
                "  defaults: 127.0.0.1, $HTTP_PORT or 3000, $NAMESPACE, $POD_NAME, 1; plain HTTP;\n"
-               "  h2c (HTTP/2 with prior knowledge) on $H2C_PORT when set, else not\n";
+               "  h2c (HTTP/2 with prior knowledge) on $H2C_PORT when set, else not;\n"
+               "  --tls-h2: the TLS port offers h2 by ALPN (then http/1.1)\n";
 }
 
 }  // namespace echo
@@ -378,6 +384,7 @@ int main(int argc, char** argv) {
     else if (a == "--threads") g_config.threads = std::max(1, std::atoi(next().c_str()));
     else if (a == "--tls-cert") g_config.tls_cert = next();
     else if (a == "--tls-key") g_config.tls_key = next();
+    else if (a == "--tls-h2") g_config.tls_h2 = true;
     else if (a == "--h2c-port") g_config.h2c_port = static_cast<unsigned short>(std::atoi(next().c_str()));
     else if (a == "--help" || a == "-h") { usage(); return 0; }
     else { std::cerr << "gantry-echo: unknown argument " << a << "\n"; usage(); return 2; }
@@ -389,6 +396,18 @@ int main(int argc, char** argv) {
       g_tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
       g_tls->use_certificate_chain_file(g_config.tls_cert);
       g_tls->use_private_key_file(g_config.tls_key, asio::ssl::context::pem);
+      if (g_config.tls_h2)
+        SSL_CTX_set_alpn_select_cb(
+            g_tls->native_handle(),
+            [](SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen, void*) {
+              static const unsigned char ours[] = "\x02h2\x08http/1.1";
+              unsigned char* sel = nullptr;
+              if (SSL_select_next_proto(&sel, outlen, ours, sizeof ours - 1, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+                return SSL_TLSEXT_ERR_NOACK;
+              *out = sel;
+              return SSL_TLSEXT_ERR_OK;
+            },
+            nullptr);
     }
     auto address = asio::ip::make_address(g_config.address);
     for (int t = 0; t < g_config.threads; ++t) {

@@ -4,6 +4,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -17,6 +18,7 @@ struct Config {
   std::string address = "127.0.0.1";
   unsigned short port = 3000;
   unsigned short h2c_port = 0;  // 0: no h2c listener
+  bool tls_h2 = false;          // the TLS port offers h2 by ALPN (then http/1.1)
   std::string ns;
   std::string pod;
   int threads = 1;
@@ -45,5 +47,7 @@ uint64_t next_connection();
 // The h2c port: HTTP/2 with prior knowledge; anything else is answered 400
 // "Expected h2c request", as echo-basic's H2C_PORT does.
 boost::asio::awaitable<void> serve_h2c(boost::asio::ip::tcp::socket socket);
+// The same over TLS, for a client that chose h2 by ALPN on the TLS port (--tls-h2).
+boost::asio::awaitable<void> serve_h2_tls(boost::asio::ssl::stream<boost::asio::ip::tcp::socket> socket);
 
 }  // namespace echo

@@ -1,10 +1,12 @@
-// The echo's h2c port: each stream answered as the HTTP/1.1 port answers a request, with
-// "proto": "HTTP/2.0"; request trailers are reported in the JSON, and a path under
-// /trailers gets a response trailer (x-echo-trailer: sent) after its body.
+// The echo's h2c port (and, with --tls-h2, HTTP/2 by ALPN on its TLS port): each stream
+// answered as the HTTP/1.1 port answers a request, with "proto": "HTTP/2.0"; request
+// trailers are reported in the JSON, and a path under /trailers gets a response trailer
+// (x-echo-trailer: sent) after its body.
 #include <nghttp2/nghttp2.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -49,9 +51,11 @@ struct Stream {
   FieldList response_trailers;
 };
 
-class Connection : public std::enable_shared_from_this<Connection> {
+template <class Socket>
+class Connection : public std::enable_shared_from_this<Connection<Socket>> {
  public:
-  explicit Connection(tcp::socket socket) : socket_(std::move(socket)), connection_(next_connection()) {}
+  using std::enable_shared_from_this<Connection<Socket>>::shared_from_this;
+  explicit Connection(Socket socket) : socket_(std::move(socket)), connection_(next_connection()) {}
   ~Connection() {
     if (ng_) nghttp2_session_del(ng_);
   }
@@ -70,7 +74,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
             "Expected h2c request";
         co_await asio::async_write(socket_, asio::buffer(k400), nothrow);
         boost::system::error_code ignored;
-        socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        socket_.lowest_layer().shutdown(tcp::socket::shutdown_send, ignored);
         co_return;
       }
     }
@@ -280,7 +284,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     writing_ = false;
   }
 
-  tcp::socket socket_;
+  Socket socket_;
   uint64_t connection_;
   nghttp2_session* ng_ = nullptr;
   std::map<int32_t, Stream> streams_;
@@ -291,7 +295,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
 }  // namespace
 
 asio::awaitable<void> serve_h2c(tcp::socket socket) {
-  auto c = std::make_shared<Connection>(std::move(socket));
+  auto c = std::make_shared<Connection<tcp::socket>>(std::move(socket));
+  co_await c->run();
+}
+
+asio::awaitable<void> serve_h2_tls(asio::ssl::stream<tcp::socket> socket) {
+  auto c = std::make_shared<Connection<asio::ssl::stream<tcp::socket>>>(std::move(socket));
   co_await c->run();
 }
 

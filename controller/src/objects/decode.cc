@@ -257,14 +257,22 @@ std::vector<BackendRef> read_backend_refs(const Reader& rule) {
   return out;
 }
 
-HTTPRoute read_http_route(const Reader& r) {
-  HTTPRoute route;
+// What every route kind's spec has (CommonRouteSpec's parentRefs, and hostnames); each of
+// spec.rules is read by `read_rule`.
+template <class Route, class ReadRule>
+Route read_route(const Reader& r, ReadRule read_rule) {
+  Route route;
   route.meta = read_meta(r, true);
   auto spec = r.object("spec");
   if (!spec) return route;
   route.parent_refs = read_parent_refs(*spec);
   route.hostnames = spec->strings("hostnames");
-  spec->each("rules", [&](const Reader& rr) {
+  spec->each("rules", [&](const Reader& rr) { route.rules.push_back(read_rule(rr)); });
+  return route;
+}
+
+HTTPRoute read_http_route(const Reader& r) {
+  return read_route<HTTPRoute>(r, [](const Reader& rr) {
     HTTPRouteRule rule;
     rule.name = rr.str("name");
     rr.each("matches", [&](const Reader& m) {
@@ -290,19 +298,12 @@ HTTPRoute read_http_route(const Reader& r) {
       retry.backoff = rt->str("backoff");
       rule.retry = std::move(retry);
     }
-    route.rules.push_back(std::move(rule));
+    return rule;
   });
-  return route;
 }
 
 GRPCRoute read_grpc_route(const Reader& r) {
-  GRPCRoute route;
-  route.meta = read_meta(r, true);
-  auto spec = r.object("spec");
-  if (!spec) return route;
-  route.parent_refs = read_parent_refs(*spec);
-  route.hostnames = spec->strings("hostnames");
-  spec->each("rules", [&](const Reader& rr) {
+  return read_route<GRPCRoute>(r, [](const Reader& rr) {
     GRPCRouteRule rule;
     rule.name = rr.str("name");
     rr.each("matches", [&](const Reader& m) {
@@ -319,25 +320,17 @@ GRPCRoute read_grpc_route(const Reader& r) {
     });
     rule.backend_refs = read_backend_refs(rr);
     rule.filters = read_filters(rr);
-    route.rules.push_back(std::move(rule));
+    return rule;
   });
-  return route;
 }
 
 TLSRoute read_tls_route(const Reader& r) {
-  TLSRoute route;
-  route.meta = read_meta(r, true);
-  auto spec = r.object("spec");
-  if (!spec) return route;
-  route.parent_refs = read_parent_refs(*spec);
-  route.hostnames = spec->strings("hostnames");
-  spec->each("rules", [&](const Reader& rr) {
+  return read_route<TLSRoute>(r, [](const Reader& rr) {
     TLSRouteRule rule;
     rule.name = rr.str("name");
     rule.backend_refs = read_backend_refs(rr);
-    route.rules.push_back(std::move(rule));
+    return rule;
   });
-  return route;
 }
 
 ReferenceGrant read_reference_grant(const Reader& r) {

@@ -7,7 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <set>
+#include <thread>
 
 #include "h2_client.h"
 #include "harness.h"
@@ -29,11 +34,14 @@ class H2UpstreamTest : public ::testing::Test {
     m += h2c_service_manifest("dead", free_port());     // nothing listens
     stalled_fd_ = listen_loopback(16, stalled_port_);   // takes the connection, never reads
     m += h2c_service_manifest("stalled", stalled_port_);
+    drop_fd_ = listen_loopback(16, drop_port_);  // reads the request, closes without an answer
+    m += h2c_service_manifest("drops", drop_port_);
     m += route_manifest("h2", "h2.example", "  - backendRefs: [{name: h2, port: 8080}]\n");
     m += route_manifest("slow", "slow.example",
                         "  - timeouts: {request: 500ms}\n    backendRefs: [{name: h2, port: 8080}]\n");
     m += route_manifest("h1only", "h1only.example", "  - backendRefs: [{name: h1only, port: 8080}]\n");
     m += route_manifest("dead", "dead.example", "  - backendRefs: [{name: dead, port: 8080}]\n");
+    m += route_manifest("drops", "drops.example", "  - backendRefs: [{name: drops, port: 8080}]\n");
     m += route_manifest("stalled", "stalled.example",
                         "  - timeouts: {backendRequest: 1s}\n    backendRefs: [{name: stalled, port: 8080}]\n");
     // HTTP/2 clients to an HTTP/1.1 backend with the route's retry policy.
@@ -52,6 +60,7 @@ class H2UpstreamTest : public ::testing::Test {
     delete echo_;
     delete dir_;
     ::close(stalled_fd_);
+    ::close(drop_fd_);
   }
   void TearDown() override { ASSERT_TRUE(gantry_->process->running()) << "gantry died: " << gantry_->log(); }
 
@@ -65,7 +74,11 @@ class H2UpstreamTest : public ::testing::Test {
   static Gantry* gantry_;
   static int stalled_fd_;
   static uint16_t stalled_port_;
+  static int drop_fd_;
+  static uint16_t drop_port_;
 };
+int H2UpstreamTest::drop_fd_ = -1;
+uint16_t H2UpstreamTest::drop_port_ = 0;
 int H2UpstreamTest::stalled_fd_ = -1;
 uint16_t H2UpstreamTest::stalled_port_ = 0;
 TempDir* H2UpstreamTest::dir_;
@@ -130,6 +143,39 @@ TEST_F(H2UpstreamTest, ABackendThatTakesNoBodyIs504AfterTheSendTimeoutFromEither
     EXPECT_GE(took, std::chrono::milliseconds(900)) << proto;
     EXPECT_LT(took, std::chrono::seconds(10)) << proto;
   }
+}
+
+TEST_F(H2UpstreamTest, AConnectionLostUnderAnIdempotentRequestIsTriedOnceMore) {
+  // The backend takes each connection, reads what comes, and closes it unanswered. A GET
+  // goes once more on a new connection (not counted against the route's retries); a POST
+  // does not (the backend may have acted on it). Either way the client gets a 502.
+  auto accepted_during = [&](const std::string& args) {
+    int accepted = 0;
+    std::thread backend([&] {
+      for (;;) {
+        pollfd p{drop_fd_, POLLIN, 0};
+        if (::poll(&p, 1, 1000) != 1) return;
+        int c = ::accept(drop_fd_, nullptr, nullptr);
+        ++accepted;
+        char buf[4096];
+        pollfd q{c, POLLIN, 0};
+        if (::poll(&q, 1, 2000) == 1) (void)::read(c, buf, sizeof buf);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the rest of the request in
+        while (::poll(&q, 1, 0) == 1 && ::read(c, buf, sizeof buf) > 0) {
+        }
+        ::close(c);
+      }
+    });
+    auto r = run("curl -s --max-time 10 -H 'Host: drops.example' " + args + " -w '\\n%{http_code}' '" +
+                 url("/gone") + "'");
+    backend.join();
+    EXPECT_EQ(status_of(r.out), "502") << args << ": " << r.out;
+    return accepted;
+  };
+  EXPECT_EQ(accepted_during(""), 2);
+  EXPECT_EQ(accepted_during("--http2-prior-knowledge"), 2);
+  EXPECT_EQ(accepted_during("--data-binary abc"), 1);
+  EXPECT_EQ(accepted_during("--http2-prior-knowledge --data-binary abc"), 1);
 }
 
 TEST_F(H2UpstreamTest, ResponseTrailersReachAnHttp2ClientAndRequestTrailersTheBackend) {

@@ -10,20 +10,28 @@ bool h2_connection_specific(std::string_view n) {
 void h2_request_head(const Request& req, bool tls, H2Head& out) {
   out.fields.clear();
   out.storage.clear();
-  size_t names = 0;
-  for (const auto& f : req) names += f.name_string().size();
-  out.storage.reserve(names);  // never reallocated below: the views stay valid
+  size_t names = 0, count = 0;
+  for (const auto& f : req) {
+    names += f.name_string().size();
+    ++count;
+  }
+  out.storage.resize(names);  // never reallocated below: the views stay valid
+  out.fields.reserve(count + 5);
   std::string_view authority;
   if (auto h = req.find(http::field::host); h != req.end()) authority = h->value();
   out.fields.push_back({":method", req.method_string()});
   out.fields.push_back({":scheme", tls ? "https" : "http"});
   out.fields.push_back({":authority", authority});
   out.fields.push_back({":path", req.target()});
+  char* at = out.storage.data();
   for (const auto& f : req) {
     const std::string_view name = f.name_string();
-    const size_t at = out.storage.size();
-    for (char c : name) out.storage.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
-    const std::string_view lower(out.storage.data() + at, name.size());
+    for (size_t i = 0; i < name.size(); ++i) {
+      const char c = name[i];
+      at[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+    const std::string_view lower(at, name.size());
+    at += name.size();
     if (h2_connection_specific(lower)) continue;
     out.fields.push_back({lower, f.value()});
   }

@@ -83,8 +83,8 @@ class H2UpstreamConnection : public std::enable_shared_from_this<H2UpstreamConne
 
   error_code submit(H2Call& call, std::span<const H2Field> head, bool has_body) {
     if (state_ != State::Ready || goaway_) return asio::error::connection_aborted;
-    std::vector<nghttp2_nv> fields;
-    fields.reserve(head.size());
+    std::vector<nghttp2_nv>& fields = nv_scratch_;  // nghttp2 copies the list: one vector for every call
+    fields.clear();
     for (const H2Field& f : head) fields.push_back(nv(f.name, f.value));
     nghttp2_data_provider provider{};
     provider.read_callback = read_request_body;
@@ -334,6 +334,7 @@ class H2UpstreamConnection : public std::enable_shared_from_this<H2UpstreamConne
   error_code failure_;
   bool goaway_ = false;
   bool writing_ = false;
+  std::vector<nghttp2_nv> nv_scratch_;
   std::string wbuf_;
   std::unordered_map<int32_t, H2Call*> calls_;
   Timer ready_wait_;
